@@ -1,0 +1,173 @@
+"""Vectorised financial functions over many cash-flow series at once.
+
+``numpy_financial`` 1.0.0 is the reference (cost-model.md §2): :func:`irr_many` returns, for every
+row of a cash-flow matrix, what ``numpy_financial.irr`` returns for that row — the real root
+``x > 0`` of ``Σ CF_k x^k`` (``x = 1/(1+rate)``) whose rate is closest to zero, NaN when there is none.
+
+Design (fast path + exact fallback):
+
+* rows whose cash flows change sign exactly once (conventional: invest, then earn) have exactly one
+  positive root (Descartes' rule of signs); it is found by a safeguarded Newton/bisection iteration
+  on all such rows together, bracketed by Cauchy's root bounds;
+* rows with no sign change have no positive root: NaN;
+* rows with two or more sign changes (interest-only balloons) may have several roots; they are
+  solved exactly as ``np.roots`` does — eigenvalues of the same companion matrices, computed in
+  batches — and the same selection rule is applied, so the result is numpy-financial's own.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_NEWTON_MAX_ITER = 200
+_X_RTOL = 1e-13   # relative step in x at convergence: IRR to ~1e-12, far inside the 1e-6 contract
+
+
+def sign_changes(cf_t: np.ndarray) -> np.ndarray:
+    """Number of sign changes of each series (column of ``cf_t``, periods × series), zeros ignored."""
+    last = np.sign(cf_t[0])
+    changes = np.zeros(cf_t.shape[1], dtype=np.int64)
+    for k in range(1, cf_t.shape[0]):
+        cur = np.sign(cf_t[k])
+        changes += (cur * last) < 0
+        last = np.where(cur != 0, cur, last)
+    return changes
+
+
+def npv_many(rate: float, cf_t: np.ndarray) -> np.ndarray:
+    """``numpy_financial.npv(rate, series)`` for every column of ``cf_t``: CF_0 undiscounted."""
+    discount = (1.0 + rate) ** -np.arange(cf_t.shape[0], dtype=np.float64)
+    return discount @ cf_t
+
+
+# Rates at which every series is evaluated at once (one matrix product) to bracket its root.
+_GRID_RATES = np.array([-0.9, -0.5, -0.2, 0.0, 0.04, 0.08, 0.15, 0.3, 0.6, 1.5, 5.0, 50.0])
+
+
+def _horner(cf_t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Value and derivative of Σ_k cf_t[k] x^k; ``cf_t`` is periods × series (contiguous rows)."""
+    f = cf_t[-1].copy()
+    df = np.zeros_like(f)
+    for k in range(cf_t.shape[0] - 2, -1, -1):
+        df *= x
+        df += f
+        f *= x
+        f += cf_t[k]
+    return f, df
+
+
+def _single_root(cf_t: np.ndarray) -> np.ndarray:
+    """The unique positive root x of Σ cf_k x^k for rows with one sign change and cf_0 != 0.
+
+    Bracket: the sign of f at a grid of rates (one matrix product) tells on which side of the unique
+    root each grid point lies; Cauchy's bounds close the bracket beyond the grid. Then a safeguarded
+    Newton iteration (bisection whenever Newton leaves the bracket) from the regula-falsi point.
+    """
+    m, n = cf_t.shape
+    absval = np.abs(cf_t)
+    last = m - 1 - np.argmax(absval[::-1] > 0, axis=0)
+    lead = absval[last, np.arange(n)]
+    biggest = absval.max(axis=0)
+    # Cauchy bounds: every root has 1/(1+max|a_i/a_0|) < |x| < 1 + max|a_i/a_n|
+    hi = 1.0 + biggest / lead
+    lo = 1.0 / (1.0 + biggest / absval[0])
+    del absval
+    grid_x = 1.0 / (1.0 + _GRID_RATES)                        # decreasing in rate -> increasing x reversed
+    order = np.argsort(grid_x)
+    grid_x = grid_x[order]
+    values = ((grid_x[:, None] ** np.arange(m)[None, :]) @ cf_t).T   # (n, grid): f at every grid point
+    sign0 = np.sign(cf_t[0])
+    left_side = np.sign(values) == sign0[:, None]             # grid point is left of the root
+    f_lo = np.full(n, np.nan)
+    f_hi = np.full(n, np.nan)
+    # largest grid x still on the left, smallest grid x on the right
+    n_left = left_side.sum(axis=1)                            # sides are contiguous: left points come first
+    has_left = n_left > 0
+    has_right = n_left < grid_x.size
+    idx_l = np.clip(n_left - 1, 0, grid_x.size - 1)
+    idx_r = np.clip(n_left, 0, grid_x.size - 1)
+    rows = np.arange(n)
+    lo = np.where(has_left, grid_x[idx_l], lo)
+    hi = np.where(has_right, grid_x[idx_r], hi)
+    f_lo = np.where(has_left, values[rows, idx_l], np.nan)
+    f_hi = np.where(has_right, values[rows, idx_r], np.nan)
+    del values, left_side
+    edge = ~(has_left & has_right)
+    if edge.any():                                            # a bracket end came from Cauchy: evaluate it
+        f_lo[~has_left], _ = _horner(cf_t[:, ~has_left], lo[~has_left])
+        f_hi[~has_right], _ = _horner(cf_t[:, ~has_right], hi[~has_right])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = lo - f_lo * (hi - lo) / (f_hi - f_lo)             # regula falsi start
+    x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, 0.5 * (lo + hi))
+    # Work on compacted copies; converged series are written back when the working set shrinks.
+    idx = np.arange(n)
+    xw, low, high, s0, work = x, lo, hi, sign0, cf_t
+    for _ in range(_NEWTON_MAX_ITER):
+        f, df = _horner(work, xw)
+        left = np.sign(f) == s0
+        low = np.where(left, xw, low)
+        high = np.where(left, high, xw)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = xw - f / df
+        ok = np.isfinite(newton) & (newton >= low) & (newton <= high)
+        x_new = np.where(f == 0, xw, np.where(ok, newton, 0.5 * (low + high)))
+        done = (np.abs(x_new - xw) <= _X_RTOL * x_new) | (high - low <= _X_RTOL * high)
+        xw = x_new
+        if done.all():
+            break
+        if done.mean() > 0.5:
+            x[idx] = xw
+            keep = ~done
+            idx, xw, low, high, s0 = idx[keep], xw[keep], low[keep], high[keep], s0[keep]
+            work = np.ascontiguousarray(cf_t[:, idx])
+    x[idx] = xw
+    return x
+
+
+def _irr_by_roots(cf: np.ndarray) -> np.ndarray:
+    """numpy-financial's own algorithm (np.roots -> eigvals of the companion matrix), batched."""
+    out = np.full(cf.shape[0], np.nan)
+    p = cf[:, ::-1]                                           # np.roots(values[::-1])
+    nz = p != 0
+    first = np.argmax(nz, axis=1)
+    last = p.shape[1] - 1 - np.argmax(nz[:, ::-1], axis=1)
+    has_any = nz.any(axis=1)
+    for (a, b) in set(zip(first[has_any].tolist(), last[has_any].tolist())):
+        rows = np.flatnonzero(has_any & (first == a) & (last == b))
+        q = p[rows, a:b + 1]
+        deg = q.shape[1] - 1
+        if deg < 1:
+            continue
+        comp = np.zeros((rows.size, deg, deg))
+        comp[:, np.arange(1, deg), np.arange(deg - 1)] = 1.0
+        comp[:, 0, :] = -q[:, 1:] / q[:, :1]
+        roots = np.linalg.eigvals(comp).astype(np.complex128)
+        mask = (roots.imag == 0) & (roots.real > 0)
+        with np.errstate(divide="ignore"):
+            rates = np.where(mask, 1.0 / np.where(mask, roots.real, 1.0) - 1.0, np.inf)
+        best = np.argmin(np.abs(rates), axis=1)
+        chosen = rates[np.arange(rows.size), best]
+        out[rows] = np.where(mask.any(axis=1), chosen, np.nan)
+    return out
+
+
+def irr_many(cf_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """IRR of every series as numpy_financial.irr defines it; ``cf_t`` is periods × series.
+
+    Returns ``(irr, changes)``: irr is NaN where numpy-financial returns NaN; ``changes`` is the
+    number of sign changes per series (> 1 means several roots are possible).
+    """
+    cf_t = np.ascontiguousarray(cf_t, dtype=np.float64)
+    irr = np.full(cf_t.shape[1], np.nan)
+    changes = sign_changes(cf_t)
+    single = (changes == 1) & (cf_t[0] != 0)
+    if single.any():
+        irr[single] = 1.0 / _single_root(cf_t[:, single]) - 1.0
+    multi = (changes > 1) | ((changes == 1) & (cf_t[0] == 0))
+    if multi.any():
+        irr[multi] = _irr_by_roots(cf_t[:, multi].T)
+    return irr, changes
+
+
+def irr_rows(cf: np.ndarray) -> np.ndarray:
+    """:func:`irr_many` for series given as rows (series × periods)."""
+    return irr_many(np.asarray(cf, dtype=np.float64).T)[0]
