@@ -97,6 +97,7 @@ def debt_service_yuan(loan_yuan: np.ndarray, rate: np.ndarray, years: np.ndarray
     has = np.flatnonzero(loan_yuan > 0)          # most accounts borrow nothing: compute only the rest
     if has.size:
         loan, r, n_years, io = loan_yuan[has], rate[has], years[has], interest_only[has]
+        r = np.where(1.0 + r / 12.0 == 1.0, 0.0, r)   # a rate too small to move (1 + r/12) is a zero rate
         k = np.arange(1, lifetime_years + 1)[:, None]
         annual = np.where(io, loan * r, 12.0 * npf.pmt(r / 12.0, 12.0 * n_years, -loan))
         part = np.where(k <= n_years[None, :], annual[None, :], 0.0)

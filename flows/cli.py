@@ -1,0 +1,124 @@
+"""``gp``: the command line (flows.md "Command line"). Every command has ``--help``."""
+from __future__ import annotations
+
+import flows.environment  # noqa: F401  (Prefect settings before Prefect loads)
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="greenpower: green-power cost model, customer segments and PDF offers for a utility's customers.")
+err = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions whose message is meant for the user as it is (no traceback)."""
+    from gpengine.datafiles import DataFileError
+    from intake.errors import InputFileError
+    from warehouse.errors import WarehouseError
+    return (InputFileError, DataFileError, WarehouseError, FileNotFoundError, PermissionError, ValueError)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def guarded(action):
+    """Run ``action``; a failure prints one clear message (the traceback only with GP_DEBUG=1)."""
+    try:
+        return action()
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except BaseException as exc:  # noqa: BLE001 - the command line must explain every failure
+        if os.environ.get("GP_DEBUG"):
+            traceback.print_exc()
+        if isinstance(exc, _user_errors()):
+            fail(str(exc))
+        fail(f"{type(exc).__name__}: {exc} (set GP_DEBUG=1 for the full traceback)")
+
+
+def print_summary(summary: dict) -> None:
+    table = Table(title=f"run {summary['run_id']} ({summary['kind']}"
+                        f"{' ' + summary['campaign'] if summary.get('campaign') else ''})", title_justify="left")
+    for col in ("segment", "accounts", "grid kWh", "bill 元", "green cost low 元", "green cost high 元", "CO2 avoided t"):
+        table.add_column(col, justify="left" if col == "segment" else "right")
+    for row in summary["segments"]:
+        table.add_row(row["segment"], f"{row['accounts']:,}", f"{row['grid_kwh']:,.0f}", f"{row['bill_yuan']:,.0f}",
+                      f"{row['green_cost_low_yuan']:,.0f}", f"{row['green_cost_high_yuan']:,.0f}",
+                      f"{(row['co2_reduction_t'] or 0):,.1f}")
+    out.print(table)
+    out.print(f"rows read {summary['rows_read']:,}: accepted {summary['rows_accepted']:,}, "
+              f"rejected {summary['rows_rejected']:,}")
+    if summary.get("offers_folder"):
+        counts = ", ".join(f"{k} {v:,}" for k, v in sorted(summary["offers"].items())) or "none"
+        out.print(f"offers: {counts} → {summary['offers_folder']}")
+    out.print(f"database: {summary['db']}")
+
+
+@app.command()
+def run(
+    customers: Path = typer.Argument(..., help="Customer list: CSV (UTF-8/GBK), .xlsx or Parquet"),
+    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
+    assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="Run id (default: generated)"),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)"),
+    workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
+    wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
+) -> None:
+    """Run the nightly pipeline once, now, on CUSTOMERS (through the Prefect flow)."""
+    if not customers.exists():
+        fail(f"{customers}: no such file")
+
+    def action():
+        from flows.nightly import nightly
+        from flows.parameters import NightlyParameters
+        params = NightlyParameters(customers=customers, sheet=sheet, out=out_dir, assumptions=assumptions,
+                                   render_pdf=not no_pdf, run_id=run_id, workers=workers, lock_timeout_s=wait,
+                                   progress=sys.stderr.isatty(), **({"db": db} if db else {}))
+        return nightly(params)
+
+    print_summary(guarded(action))
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help="One SQL statement (read-only)"),
+    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Write the result to this CSV file"),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the result to this Excel file"),
+    max_rows: int = typer.Option(50, "--max-rows", help="Rows to print"),
+) -> None:
+    """Run one SQL statement on a read-only connection and print the result (or write CSV/Excel)."""
+    from flows.parameters import default_db
+    from warehouse import format_table, run_query, write_query_result
+
+    def action():
+        frame = run_query(db or default_db(), sql)
+        if csv or xlsx:
+            write_query_result(frame, csv=csv, xlsx=xlsx)
+            out.print(f"{frame.height:,} rows written to {csv or xlsx}")
+        else:
+            print(format_table(frame, max_rows=max_rows))
+
+    guarded(action)
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,19 @@
+"""The ``nightly`` flow: the whole customer list, every night (flows.md)."""
+from __future__ import annotations
+
+import flows.environment  # noqa: F401  (Prefect settings before Prefect loads)
+
+from prefect import flow
+
+from flows import steps
+from flows.parameters import NightlyParameters
+from flows.pipeline import process
+
+
+@flow(name="nightly", description="Load the customer list, segment, compute, store, render offers, publish.")
+def nightly(params: NightlyParameters) -> dict:
+    config = steps.load_configuration(params.assumptions)
+    checked = steps.load_customers(params.customers, params.sheet)
+    summary = process(checked.accounts, checked.rejects, checked.rows_read, config, params, kind="nightly",
+                      campaign=None, input_path=str(params.customers), input_sha256=steps.file_sha256(params.customers))
+    return summary.as_dict()

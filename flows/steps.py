@@ -1,0 +1,112 @@
+"""The pipeline's coarse steps, as Prefect tasks over whole frames (never one task per account).
+
+load → validate → segment → compute → persist → render → publish. Each step is a thin wrapper over a
+plain function of ``intake``, ``segmentation``, ``gpengine``, ``warehouse`` or ``offers``, which are
+tested without Prefect. No task caches its result: inputs are whole frames and open run writers, which
+make no stable cache key, and every run must recompute from its own input.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from gpengine.assumptions import AssumptionSet, load_assumptions
+from gpengine.model import ModelOutput, compute
+from gpengine.reference import Reference, load_reference
+from intake.validate import Validated, load_accounts
+from segmentation import load_segmentation_config, segment_accounts
+from segmentation.config import SegmentationConfig
+
+SEGMENT_DEFAULT_COLUMNS = ("default_target_share", "default_market_share", "default_market_share_cheaper")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    reference: Reference
+    assumptions: AssumptionSet
+    segmentation: SegmentationConfig
+
+    def record(self) -> dict:
+        """What ``runs.assumptions`` stores: every value used, with the hash of every data file."""
+        return {**self.assumptions.record(), "reference": self.reference.describe(),
+                "segmentation_files": self.segmentation.files}
+
+
+def _is_io_error(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="load configuration", cache_policy=NO_CACHE)
+def load_configuration(assumptions: str | None, overrides: dict | None = None) -> Configuration:
+    """Reference data, the assumption set (with campaign overrides) and the segmentation files, validated."""
+    chosen = load_assumptions(assumptions).with_overrides(**(overrides or {}))
+    return Configuration(load_reference(), chosen, load_segmentation_config())
+
+
+@task(name="load and validate customers", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_io_error)
+def load_customers(path: Path, sheet: str | None = None) -> Validated:
+    """Read the customer list (any supported format) and split it into accounts and rejects."""
+    checked = load_accounts(path, sheet)
+    get_run_logger().info("%s: %d rows read, %d accepted, %d rejected", path, checked.rows_read,
+                          checked.accounts.height, checked.rejects.height)
+    return checked
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@task(name="segment", cache_policy=NO_CACHE)
+def segment(accounts: pl.DataFrame, config: Configuration) -> pl.DataFrame:
+    """Primary and secondary segments, reasons and playbook defaults for every account."""
+    return segment_accounts(accounts, config.segmentation)
+
+
+def with_segment_columns(accounts: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFrame:
+    """Accounts with the derived ``industry_group``/``industry_family``, resolved ``high_energy`` and the
+    segment defaults the cost model needs (segments come back in the accounts' order)."""
+    if segments.height != accounts.height or not segments["account_id"].equals(accounts["account_id"]):
+        raise RuntimeError("segmentation returned accounts in another order")
+    return accounts.drop("high_energy").hstack(
+        segments.select("industry_group", "industry_family", "high_energy", *SEGMENT_DEFAULT_COLUMNS))
+
+
+@task(name="compute costs", cache_policy=NO_CACHE)
+def compute_costs(accounts: pl.DataFrame, config: Configuration, run_id: str) -> ModelOutput:
+    """The green-power cost model over all accounts at once."""
+    out = compute(accounts, config.reference, config.assumptions, run_id=run_id)
+    get_run_logger().info("cost model: %d accounts, %d scenarios", out.results.height, out.scenarios.height)
+    return out
+
+
+def stored_accounts(accounts: pl.DataFrame) -> pl.DataFrame:
+    """The ``accounts`` table: input columns normalised plus the derived industry group and high_energy."""
+    return accounts.drop(*SEGMENT_DEFAULT_COLUMNS)
+
+
+def stored_segments(segments: pl.DataFrame, rules_version: str) -> pl.DataFrame:
+    return segments.select("account_id", "segment", "secondary_segments", "reasons").with_columns(
+        pl.lit(rules_version).alias("rules_version"))
+
+
+@task(name="persist", cache_policy=NO_CACHE)
+def persist(run, tables: dict[str, pl.DataFrame]) -> None:
+    """Bulk-write whole frames into the run's private staging database (invisible until published)."""
+    for name, frame in tables.items():
+        run.write(name, frame)
+    get_run_logger().info("stored %s", ", ".join(f"{n} {f.height}" for n, f in tables.items()))
