@@ -116,6 +116,30 @@ def query(
     guarded(action)
 
 
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: time and memory, side by side with baselines.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("engine")
+def bench_engine(
+    rows: int = typer.Option(1_000_000, "--rows", min=1, help="Synthetic accounts"),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Fresh processes to time (median reported)"),
+    assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set"),
+    naive_accounts: int = typer.Option(2000, "--naive-accounts", min=10, help="Accounts for the naive baseline"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
+) -> None:
+    """The cost model alone: time and peak memory for ROWS accounts, and the speed-up over a naive loop."""
+    from benchmarks import engine_bench
+
+    def action():
+        result = engine_bench.run(rows, repeats, assumptions, naive_accounts)
+        out.print(engine_bench.report(result), highlight=False)
+        if json_out:
+            json_out.write_text(__import__("json").dumps(result, indent=2))
+
+    guarded(action)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

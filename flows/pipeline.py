@@ -12,6 +12,7 @@ import polars as pl
 from prefect import get_run_logger
 
 from flows import steps
+from flows.frames import segment_table, stored_accounts, stored_segments, with_segment_columns
 from flows.parameters import RunSettings
 from flows.version import code_version
 from warehouse import Warehouse
@@ -34,17 +35,6 @@ class RunSummary:
         return dict(self.__dict__)
 
 
-def segment_table(segments: pl.DataFrame, results: pl.DataFrame) -> list[dict]:
-    """Per segment: accounts, annual kWh, today's bill and the green cost range (for the summary)."""
-    joined = segments.select("account_id", "segment").join(
-        results.select("account_id", "grid_kwh", "bill_yuan", "green_cost_low_yuan", "green_cost_high_yuan",
-                       "co2_reduction_t"), on="account_id", how="left")
-    return (joined.group_by("segment").agg(
-        pl.len().alias("accounts"), pl.col("grid_kwh").sum(), pl.col("bill_yuan").sum(),
-        pl.col("green_cost_low_yuan").sum(), pl.col("green_cost_high_yuan").sum(), pl.col("co2_reduction_t").sum())
-        .sort("segment").to_dicts())
-
-
 def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, config: steps.Configuration,
             settings: RunSettings, *, kind: str, campaign: str | None, input_path: str | None,
             input_sha256: str | None) -> RunSummary:
@@ -58,13 +48,13 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
                              output_folder=out_root if settings.render_pdf else None) as run:
         log.info("run %s (%s%s) started", run.run_id, kind, f" {campaign}" if campaign else "")
         segments = steps.segment(accounts, config)
-        enriched = steps.with_segment_columns(accounts, segments)
+        enriched = with_segment_columns(accounts, segments)
         model = steps.compute_costs(enriched, config, run.run_id)
         run.update_counts(rows_read=rows_read, rows_accepted=accounts.height, rows_rejected=rejects.height)
         steps.persist(run, {
-            "accounts": steps.stored_accounts(enriched),
+            "accounts": stored_accounts(enriched),
             "rejects": rejects,
-            "segments": steps.stored_segments(segments, config.segmentation.rules_version),
+            "segments": stored_segments(segments, config.segmentation.rules_version),
             "results": model.results,
             "scenarios": model.scenarios,
         })

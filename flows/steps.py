@@ -22,7 +22,7 @@ from intake.validate import Validated, load_accounts
 from segmentation import load_segmentation_config, segment_accounts
 from segmentation.config import SegmentationConfig
 
-SEGMENT_DEFAULT_COLUMNS = ("default_target_share", "default_market_share", "default_market_share_cheaper")
+
 
 
 @dataclass(frozen=True)
@@ -77,31 +77,12 @@ def segment(accounts: pl.DataFrame, config: Configuration) -> pl.DataFrame:
     return segment_accounts(accounts, config.segmentation)
 
 
-def with_segment_columns(accounts: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFrame:
-    """Accounts with the derived ``industry_group``/``industry_family``, resolved ``high_energy`` and the
-    segment defaults the cost model needs (segments come back in the accounts' order)."""
-    if segments.height != accounts.height or not segments["account_id"].equals(accounts["account_id"]):
-        raise RuntimeError("segmentation returned accounts in another order")
-    return accounts.drop("high_energy").hstack(
-        segments.select("industry_group", "industry_family", "high_energy", *SEGMENT_DEFAULT_COLUMNS))
-
-
 @task(name="compute costs", cache_policy=NO_CACHE)
 def compute_costs(accounts: pl.DataFrame, config: Configuration, run_id: str) -> ModelOutput:
     """The green-power cost model over all accounts at once."""
     out = compute(accounts, config.reference, config.assumptions, run_id=run_id)
     get_run_logger().info("cost model: %d accounts, %d scenarios", out.results.height, out.scenarios.height)
     return out
-
-
-def stored_accounts(accounts: pl.DataFrame) -> pl.DataFrame:
-    """The ``accounts`` table: input columns normalised plus the derived industry group and high_energy."""
-    return accounts.drop(*SEGMENT_DEFAULT_COLUMNS)
-
-
-def stored_segments(segments: pl.DataFrame, rules_version: str) -> pl.DataFrame:
-    return segments.select("account_id", "segment", "secondary_segments", "reasons").with_columns(
-        pl.lit(rules_version).alias("rules_version"))
 
 
 @task(name="persist", cache_policy=NO_CACHE)

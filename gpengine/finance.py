@@ -161,7 +161,10 @@ def irr_many(cf_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     changes = sign_changes(cf_t)
     single = (changes == 1) & (cf_t[0] != 0)
     if single.any():
-        irr[single] = 1.0 / _single_root(cf_t[:, single]) - 1.0
+        with np.errstate(over="ignore", divide="ignore"):
+            rate = 1.0 / _single_root(cf_t[:, single]) - 1.0
+        # a root beyond float range (denormal revenues) gives exactly −100 %: no usable IRR
+        irr[single] = np.where(np.isfinite(rate) & (rate > -1.0), rate, np.nan)
     multi = (changes > 1) | ((changes == 1) & (cf_t[0] == 0))
     if multi.any():
         irr[multi] = _irr_by_roots(cf_t[:, multi].T)

@@ -1,5 +1,6 @@
-"""The vectorised engine against a plain per-account implementation of cost-model.md (a different
-code path: Python loops, numpy_financial per account), over thousands of generated accounts."""
+"""The vectorised engine against the plain per-account implementation of cost-model.md in
+``benchmarks/naive_model.py`` (a different code path: Python loops, numpy_financial per account),
+over thousands of generated accounts."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from account_rows import accounts_frame
+from benchmarks.naive_model import plain
 from gpengine.assumptions import load_assumptions
 from gpengine.model import compute
 from gpengine.reference import load_reference
@@ -18,98 +20,6 @@ from gpengine.reference import load_reference
 REF = load_reference()
 PROV = {r["province"]: r for r in REF.provinces.to_dicts()}
 SETS = {name: load_assumptions(name) for name in ("wri-2023", "cn-2025")}
-
-
-def plain(acc: dict, a) -> dict:
-    """cost-model.md, one account at a time, written straight from the spec's text."""
-    v = a.values
-    prov = PROV[acc["province"]]
-    ef = prov["emission_factor_t_per_mwh"]
-    low, high = v.premium_by_province_yuan_per_kwh.get(acc["province"], v.premium_default_yuan_per_kwh)
-    E, P0 = acc["annual_kwh"], acc["existing_pv_kwh"]
-    G = E - P0
-    flat = prov["coal_benchmark_yuan_per_kwh"] + REF.network_adder_yuan_per_kwh[acc["customer_type"]]
-    pen = prov["punitive_surcharge_yuan_per_kwh"] if acc["high_energy"] else 0.0
-    B = acc["annual_bill_yuan"]
-    if B is None:
-        B = G * sum(acc[f"share_{k}"] * (flat * REF.tou_multipliers[k] + pen) for k in ("sharp", "peak", "flat", "valley"))
-    p = B / G if G > 0 else flat + pen
-    t = acc["renewable_target"] if acc["renewable_target"] is not None else 0.30
-    m = acc["market_share"] if acc["market_share"] is not None else 0.0
-    lam = acc["loan_ratio"] if acc["loan_ratio"] is not None else v.loan_ratio
-    r = acc["loan_rate"] if acc["loan_rate"] is not None else v.loan_rate
-    N = acc["loan_years"] if acc["loan_years"] is not None else v.loan_years
-    rep = acc["repayment"] or v.repayment
-    delta = acc["third_party_discount"] if acc["third_party_discount"] is not None else v.third_party_discount
-    L = v.pv_lifetime_years
-    eligible = acc["roof_owned"] and acc["roof_area_m2"] > 0
-    cap = acc["roof_area_m2"] / v.roof_m2_per_kw if eligible else 0.0
-    q = [min(cap * prov["pv_full_load_hours"] * (v.pv_first_year_factor - v.pv_degradation_per_year * (k - 1)), G)
-         for k in range(1, L + 1)]
-    P1 = q[0]
-    capex = cap * 1000 * v.pv_capex_yuan_per_w
-    loan = capex * lam
-    equity = capex - loan
-    ds = []
-    for k in range(1, L + 1):
-        if rep == "annuity":
-            pay = npf.pmt(r / 12, 12 * N, -loan) if 1 + r / 12 != 1 else loan / (12 * N)
-            ds.append(12 * pay if k <= N else 0.0)
-        else:
-            ds.append((loan * r if k <= N else 0.0) + (loan if k == N else 0.0))
-    rev = [qk * p for qk in q]
-    cf = [-equity] + [rev[k] - ds[k] for k in range(L)]
-    irr = npf.irr(cf) if eligible and equity > 0 else float("nan")
-    npv = npf.npv(v.hurdle_rate, cf) if eligible else float("nan")
-    payback = (equity + sum(ds)) / rev[0] if eligible and rev[0] > 0 else float("nan")
-    costs = {"none": (0.0, 0.0, 0.0), "self": (P1, ds[0] + equity / L, ds[0] - rev[0]),
-             "third_party": (P1, P1 * p * delta, P1 * p * delta)}
-    if not eligible:
-        mode = "none"
-    elif acc["pv_mode"]:
-        mode = acc["pv_mode"]
-    else:
-        mode = "self" if npv >= 0 else "third_party"
-    scen = {}
-    for name, (pv, pv_cost, wri_net) in costs.items():
-        if name != "none" and not eligible:
-            continue
-        R = max(0.0, t * E - P0 - pv)
-        M = R * m
-        C = R - M
-        count = max(0, math.ceil(C / 1000 - 1e-9))
-        gec = count * v.gec_price_yuan_per_certificate
-        gco2 = ef * max(0.0, G - pv - M - C) / 1000 if ef is not None else None
-        scen[name] = dict(
-            pv_kwh_y1=pv, pv_cost_y1_yuan=pv_cost, remaining_green_kwh=R, market_kwh=M, gec_kwh=C, gec_count=count,
-            gec_cost_yuan=gec, market_premium_low_yuan=M * low, market_premium_high_yuan=M * high,
-            green_cost_low_yuan=(G - pv) * p + pv_cost + M * low + gec,
-            green_cost_high_yuan=(G - pv) * p + pv_cost + M * high + gec,
-            green_cost_wri_low_yuan=B * (1 - t) + wri_net + C / 1000 * v.gec_price_yuan_per_certificate
-            + M * (prov["coal_benchmark_yuan_per_kwh"] + low),
-            green_cost_wri_high_yuan=B * (1 - t) + wri_net + C / 1000 * v.gec_price_yuan_per_certificate
-            + M * (prov["coal_benchmark_yuan_per_kwh"] + high),
-            green_co2_t=gco2, co2_reduction_t=(ef * G / 1000 - gco2) if ef is not None else None,
-            green_share_achieved=(P0 + pv + M + C) / E,
-        )
-    res = dict(scen[mode], bill_yuan=B, grid_kwh=G, avg_price_yuan_per_kwh=p, target_kwh=t * E,
-               current_co2_t=ef * G / 1000 if ef is not None else None, pv_mode=mode,
-               pv_capacity_kw=cap, pv_capex_yuan=capex if eligible else 0.0, pv_loan_yuan=loan if eligible else 0.0,
-               pv_equity_yuan=equity if eligible else 0.0, pv_debt_service_y1_yuan=ds[0] if eligible else 0.0,
-               pv_irr=None if math.isnan(irr) else irr, pv_npv_yuan=None if math.isnan(npv) else npv,
-               pv_payback_years=None if math.isnan(payback) else payback,
-               pv_third_party_cost_y1_yuan=P1 * p * delta if eligible else 0.0)
-    flags = {"pv_capped": eligible and cap * prov["pv_full_load_hours"] * v.pv_first_year_factor > G,
-             "irr_undefined": eligible and math.isnan(irr),
-             "irr_multiple_roots": eligible and _sign_changes(cf) > 1,
-             "pv_mode_infeasible": (not eligible) and acc["pv_mode"] in ("self", "third_party"),
-             "no_emission_factor": ef is None}
-    return res, scen, {k for k, on in flags.items() if on}
-
-
-def _sign_changes(cf):
-    signs = [math.copysign(1, x) for x in cf if x != 0]
-    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
 
 
 def close(a, b, key):
@@ -163,7 +73,7 @@ def test_vectorised_engine_matches_plain_implementation(rows, set_name):
         by_acc.setdefault(s["account_id"], {})[s["pv_mode"]] = s
     for i, row in enumerate(rows):
         acc = accounts_frame(*rows).row(i, named=True)
-        want, want_scen, want_flags = plain(acc, a)
+        want, want_scen, want_flags = plain(acc, a, REF)
         got = results[i]
         for key, value in want.items():
             if key == "pv_mode":

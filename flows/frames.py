@@ -1,0 +1,36 @@
+"""Plain frame plumbing between the pipeline's steps (no Prefect here, so benchmarks and tests use it too)."""
+from __future__ import annotations
+
+import polars as pl
+
+SEGMENT_DEFAULT_COLUMNS = ("default_target_share", "default_market_share", "default_market_share_cheaper")
+
+
+def with_segment_columns(accounts: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFrame:
+    """Accounts with the derived ``industry_group``/``industry_family``, resolved ``high_energy`` and the
+    segment defaults the cost model needs (segments come back in the accounts' order)."""
+    if segments.height != accounts.height or not segments["account_id"].equals(accounts["account_id"]):
+        raise RuntimeError("segmentation returned accounts in another order")
+    return accounts.drop("high_energy").hstack(
+        segments.select("industry_group", "industry_family", "high_energy", *SEGMENT_DEFAULT_COLUMNS))
+
+
+def stored_accounts(accounts: pl.DataFrame) -> pl.DataFrame:
+    """The ``accounts`` table: input columns normalised plus the derived industry group and high_energy."""
+    return accounts.drop(*SEGMENT_DEFAULT_COLUMNS)
+
+
+def stored_segments(segments: pl.DataFrame, rules_version: str) -> pl.DataFrame:
+    return segments.select("account_id", "segment", "secondary_segments", "reasons").with_columns(
+        pl.lit(rules_version).alias("rules_version"))
+
+
+def segment_table(segments: pl.DataFrame, results: pl.DataFrame) -> list[dict]:
+    """Per segment: accounts, annual kWh, today's bill and the green cost range (for the summary)."""
+    joined = segments.select("account_id", "segment").join(
+        results.select("account_id", "grid_kwh", "bill_yuan", "green_cost_low_yuan", "green_cost_high_yuan",
+                       "co2_reduction_t"), on="account_id", how="left")
+    return (joined.group_by("segment").agg(
+        pl.len().alias("accounts"), pl.col("grid_kwh").sum(), pl.col("bill_yuan").sum(),
+        pl.col("green_cost_low_yuan").sum(), pl.col("green_cost_high_yuan").sum(), pl.col("co2_reduction_t").sum())
+        .sort("segment").to_dicts())
