@@ -12,6 +12,8 @@ _DEFAULTS = {
     "PREFECT_LOGGING_LOG_PRINTS": "false",
     # quieter console: run loggers stay at INFO, Prefect's own internals only warn
     "PREFECT_LOGGING_INTERNAL_LEVEL": "WARNING",
+    # the temporary server needs ~5 s on an idle 2-core machine; a busy one (rendering, CI) needs more
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
 
