@@ -94,6 +94,49 @@ def run(
 
 
 @app.command()
+def campaign(
+    name: str = typer.Argument(..., help="Campaign name; its offers go to OUT/NAME/"),
+    customers: Optional[Path] = typer.Option(None, "--customers", help="Customer list (default: the accounts of "
+                                                                      "the latest successful run)"),
+    segment: list[str] = typer.Option([], "--segment", help="compliance_driven / value_oriented / "
+                                                            "responsibility_driven (repeatable)"),
+    province: list[str] = typer.Option([], "--province", help="Province as in the input (repeatable)"),
+    customer_type: list[str] = typer.Option([], "--customer-type", help="large_industrial / general_commercial / "
+                                                                        "residential (repeatable)"),
+    industry_group: list[str] = typer.Option([], "--industry-group", help="Industry group code (repeatable)"),
+    min_kwh: Optional[float] = typer.Option(None, "--min-kwh", min=0, help="Minimum annual kWh"),
+    accounts: Optional[Path] = typer.Option(None, "--accounts", help="File of account ids (one per line)"),
+    gec_price: Optional[float] = typer.Option(None, "--gec-price", min=0, help="GEC price override, 元/certificate"),
+    assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
+    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
+    workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
+    wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
+) -> None:
+    """Run a campaign: a filtered subset of accounts (filters AND together; a repeated filter ORs its values)."""
+    for path in (customers, accounts):
+        if path is not None and not path.exists():
+            fail(f"{path}: no such file")
+
+    def action():
+        from pydantic import ValidationError
+
+        from flows.campaign import CampaignParameters, campaign as campaign_flow
+        try:
+            params = CampaignParameters(
+                name=name, customers=customers, segments=segment, provinces=province, customer_types=customer_type,
+                industry_groups=industry_group, min_kwh=min_kwh, accounts_file=accounts, gec_price=gec_price,
+                assumptions=assumptions, out=out_dir, render_pdf=not no_pdf, workers=workers, lock_timeout_s=wait,
+                progress=sys.stderr.isatty(), **({"db": db} if db else {}))
+        except ValidationError as exc:
+            fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+        return campaign_flow(params)
+
+    print_summary(guarded(action))
+
+
+@app.command()
 def query(
     sql: str = typer.Argument(..., help="One SQL statement (read-only)"),
     db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),

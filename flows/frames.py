@@ -11,13 +11,23 @@ def with_segment_columns(accounts: pl.DataFrame, segments: pl.DataFrame) -> pl.D
     segment defaults the cost model needs (segments come back in the accounts' order)."""
     if segments.height != accounts.height or not segments["account_id"].equals(accounts["account_id"]):
         raise RuntimeError("segmentation returned accounts in another order")
-    return accounts.drop("high_energy").hstack(
+    return accounts.rename({"high_energy": "high_energy_input"}).hstack(
         segments.select("industry_group", "industry_family", "high_energy", *SEGMENT_DEFAULT_COLUMNS))
 
 
 def stored_accounts(accounts: pl.DataFrame) -> pl.DataFrame:
-    """The ``accounts`` table: input columns normalised plus the derived industry group and high_energy."""
+    """The ``accounts`` table: input columns normalised plus the derived industry group and resolved
+    ``high_energy``; ``high_energy_input`` keeps what the list said (NULL: not given), so a campaign
+    re-running stored accounts segments them exactly as the nightly run did."""
     return accounts.drop(*SEGMENT_DEFAULT_COLUMNS)
+
+
+def accounts_for_rerun(stored: pl.DataFrame) -> pl.DataFrame:
+    """Stored accounts back in the validated-input shape (``intake.schema.ACCOUNT_SCHEMA``)."""
+    from intake.schema import ACCOUNT_COLUMNS
+    if "high_energy_input" in stored.columns:
+        stored = stored.drop("high_energy").rename({"high_energy_input": "high_energy"})
+    return stored.select(ACCOUNT_COLUMNS)
 
 
 def stored_segments(segments: pl.DataFrame, rules_version: str) -> pl.DataFrame:

@@ -37,8 +37,13 @@ class RunSummary:
 
 def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, config: steps.Configuration,
             settings: RunSettings, *, kind: str, campaign: str | None, input_path: str | None,
-            input_sha256: str | None) -> RunSummary:
-    """One run over the given accounts; the run is published only if every step succeeds."""
+            input_sha256: str | None, rows_accepted: int | None = None) -> RunSummary:
+    """One run over the given accounts; the run is published only if every step succeeds.
+
+    ``rows_read``/``rows_accepted`` describe the input (read = accepted + rejected); a campaign passes the
+    whole file's counts while ``accounts`` holds only its selection.
+    """
+    rows_accepted = accounts.height if rows_accepted is None else rows_accepted
     log = get_run_logger()
     warehouse = Warehouse(settings.db, retention_days=settings.retention_days, lock_timeout_s=settings.lock_timeout_s)
     out_root = Path(settings.out)
@@ -50,7 +55,7 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
         segments = steps.segment(accounts, config)
         enriched = with_segment_columns(accounts, segments)
         model = steps.compute_costs(enriched, config, run.run_id)
-        run.update_counts(rows_read=rows_read, rows_accepted=accounts.height, rows_rejected=rejects.height)
+        run.update_counts(rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height)
         steps.persist(run, {
             "accounts": stored_accounts(enriched),
             "rejects": rejects,
@@ -72,5 +77,5 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
         run_id = run.run_id
     log.info("run %s published to %s", run_id, settings.db)
     return RunSummary(run_id=run_id, kind=kind, campaign=campaign, db=str(settings.db), offers_folder=offers_folder,
-                      rows_read=rows_read, rows_accepted=accounts.height, rows_rejected=rejects.height,
+                      rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height,
                       segments=segment_table(segments, model.results), offers=offer_counts)
