@@ -1,0 +1,188 @@
+"""Files beside the published database, and the atomic swap that publishes a run.
+
+    greenpower.duckdb                 the published warehouse; only ever replaced whole, never written in place
+    greenpower.duckdb.lock            writer lock (see lock.py)
+    greenpower.duckdb.journal         the run in progress: written before it touches anything, removed when it has
+                                      published (or recorded its failure); found by the next run => that run died
+    greenpower.duckdb.staging-<id>    the run's private copy, where it writes; renamed over the published file
+
+Readers that have the published file open keep reading the old inode (a consistent snapshot) after
+``os.replace``; new connections open the new file. Linux/POSIX only (Windows cannot replace an open file).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from .errors import WarehouseError
+
+log = logging.getLogger(__name__)
+
+
+def lock_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".lock")
+
+
+def journal_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".journal")
+
+
+def staging_path(db_path: Path, run_id: str, suffix: str = "") -> Path:
+    return db_path.with_name(f"{db_path.name}.staging-{run_id}{suffix}")
+
+
+def stale_staging(db_path: Path) -> list[Path]:
+    return sorted(db_path.parent.glob(f"{db_path.name}.staging-*"))
+
+
+def remove_db_files(path: Path) -> None:
+    """A DuckDB file and what DuckDB may leave beside it (WAL, spill directory)."""
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+    spill = path.with_name(path.name + ".tmp")
+    if spill.is_dir():
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def remove_stale_staging(db_path: Path) -> list[Path]:
+    """Call only while holding the writer lock: then no staging file can be in use."""
+    found = stale_staging(db_path)
+    for p in found:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            remove_db_files(p)
+    return found
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_published_quiet(db_path: Path) -> None:
+    """Refuse to copy a published file that someone has open read-write: the copy could be torn.
+
+    DuckDB holds a POSIX write lock on a file it opened read-write; read-only sessions hold a
+    shared lock, which does not conflict with this probe. A leftover WAL means a read-write
+    session wrote to the published file and did not close cleanly.
+    """
+    wal = db_path.with_name(db_path.name + ".wal")
+    how = ("Managers must open it read-only (duckdb -readonly FILE, read_only=True, `gp query`); "
+           "close that session and run again.")
+    if wal.exists():
+        raise WarehouseError(f"{db_path}: found {wal.name}: the published warehouse was opened "
+                             f"read-write and not closed cleanly. {how}")
+    fd = os.open(db_path, os.O_RDONLY)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        raise WarehouseError(f"{db_path}: another program has the published warehouse open "
+                             f"read-write. {how}") from None
+    finally:
+        os.close(fd)  # also drops the probe's shared lock
+
+
+def copy_published(db_path: Path, dest: Path) -> bool:
+    """Copy the published file to ``dest`` (kernel-side copy). False when nothing is published yet."""
+    remove_db_files(dest)
+    if not db_path.exists():
+        return False
+    check_published_quiet(db_path)
+    shutil.copyfile(db_path, dest)
+    return True
+
+
+def publish(staging: Path, db_path: Path) -> None:
+    """Make ``staging`` the published file in one atomic step. ``staging`` must be closed and checkpointed."""
+    wal = staging.with_name(staging.name + ".wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise WarehouseError(f"{staging}: still has a write-ahead log after CHECKPOINT; not publishing")
+    remove_db_files(wal)
+    keep_access(db_path, staging)
+    fsync_path(staging)
+    os.replace(staging, db_path)
+    try:  # make the rename itself durable; the swap has happened either way
+        fsync_path(db_path.parent)
+    except OSError as e:
+        log.warning("%s: could not fsync the folder after publishing: %s", db_path.parent, e)
+
+
+def keep_access(published: Path, staging: Path) -> None:
+    """The new file gets the old one's permission bits and group, so managers who could read the
+    warehouse still can after the swap."""
+    try:
+        st = published.stat()
+    except FileNotFoundError:
+        return
+    os.chmod(staging, st.st_mode & 0o7777)
+    try:
+        os.chown(staging, -1, st.st_gid)
+    except OSError as e:  # not a member of that group: readers keep what umask gives
+        log.warning("%s: could not give the new file group %s: %s", published, st.st_gid, e)
+
+
+def compact(src: Path, dest: Path) -> None:
+    """Rewrite ``src`` into a fresh file without the free blocks left by pruned runs."""
+    remove_db_files(dest)
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute("ATTACH ? AS src (READ_ONLY)", [str(src)])
+        con.execute("ATTACH ? AS dst", [str(dest)])  # publish() fsyncs it
+        con.execute("COPY FROM DATABASE src TO dst")
+        con.execute("DETACH src")
+        con.execute("CHECKPOINT dst")
+        con.execute("DETACH dst")
+    finally:
+        con.close()
+
+
+def write_journal(db_path: Path, data: dict) -> None:
+    path = journal_path(db_path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, default=str, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    try:
+        fsync_path(path.parent)
+    except OSError:
+        pass
+
+
+def read_journal(db_path: Path) -> dict | None:
+    path = journal_path(db_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or "run_id" not in data:
+            raise ValueError("no run_id")
+        return data
+    except ValueError as e:
+        log.warning("%s: unreadable journal (%s); treating its run as unknown", path, e)
+        return {"run_id": None, "unreadable": text[:500]}
+
+
+def remove_journal(db_path: Path) -> None:
+    for p in (journal_path(db_path), journal_path(db_path).with_name(journal_path(db_path).name + ".tmp")):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
