@@ -93,6 +93,50 @@ def run(
     print_summary(guarded(action))
 
 
+DEMO_QUERIES = (
+    ("Accounts per segment and province, with the green cost range",
+     "SELECT segment, province, accounts, round(green_cost_low_yuan / 1e4) AS green_low_wan "
+     "FROM segment_summary ORDER BY accounts DESC LIMIT 10"),
+    ("Value-oriented exporters whose self-owned PV pays off (NPV ≥ 0)",
+     "SELECT name, province, round(pv_capacity_kw) AS kw, round(pv_irr * 100, 1) AS irr_pct, "
+     "round(pv_npv_yuan / 1e4) AS npv_wan FROM latest_results WHERE segment = 'value_oriented' "
+     "AND pv_npv_yuan >= 0 ORDER BY pv_npv_yuan DESC LIMIT 10"),
+    ("CO2 the responsibility-driven segment avoids at its default target",
+     "SELECT count(*) AS accounts, round(sum(co2_reduction_t)) AS co2_avoided_t FROM latest_results "
+     "WHERE segment = 'responsibility_driven'"),
+)
+
+
+@app.command()
+def demo(
+    workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
+) -> None:
+    """Run the whole nightly pipeline on the bundled sample, then show where everything is."""
+    from flows.parameters import default_db
+    from gpengine.datafiles import data_dir
+
+    sample = data_dir() / "sample" / "customers.csv"
+    db = default_db()
+
+    def action():
+        from flows.nightly import nightly
+        from flows.parameters import NightlyParameters
+        return nightly(NightlyParameters(customers=sample, db=db, out=Path("out"), render_pdf=not no_pdf,
+                                         workers=workers, progress=sys.stderr.isatty()))
+
+    out.print(f"[bold]greenpower demo[/]: nightly pipeline on the bundled sample {sample}")
+    summary = guarded(action)
+    print_summary(summary)
+    out.print("\n[bold]Where things are[/]")
+    if summary.get("offers_folder"):
+        out.print(f"  PDF offers  {Path(summary['offers_folder']).resolve()}/ (manifest.csv lists them)")
+    out.print(f"  database    {Path(summary['db']).resolve()}")
+    out.print("\n[bold]Three queries to try[/]")
+    for title, sql in DEMO_QUERIES:
+        out.print(f"  # {title}\n  ./gp query \"{sql}\"", highlight=False, soft_wrap=True)
+
+
 @app.command()
 def campaign(
     name: str = typer.Argument(..., help="Campaign name; its offers go to OUT/NAME/"),

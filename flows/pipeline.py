@@ -76,6 +76,41 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
             offers_folder = str(folder)
         run_id = run.run_id
     log.info("run %s published to %s", run_id, settings.db)
-    return RunSummary(run_id=run_id, kind=kind, campaign=campaign, db=str(settings.db), offers_folder=offers_folder,
+    summary = RunSummary(run_id=run_id, kind=kind, campaign=campaign, db=str(settings.db), offers_folder=offers_folder,
                       rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height,
                       segments=segment_table(segments, model.results), offers=offer_counts)
+    publish_summary_artifact(summary)
+    return summary
+
+
+def summary_markdown(summary: RunSummary) -> str:
+    """The run summary as Markdown: counts, the segment table and where the offers are."""
+    lines = [f"## {summary.kind} run `{summary.run_id}`" + (f" — campaign **{summary.campaign}**" if summary.campaign else ""),
+             "", f"- rows read {summary.rows_read:,}: accepted {summary.rows_accepted:,}, "
+                 f"rejected {summary.rows_rejected:,}",
+             f"- database: `{summary.db}`"]
+    if summary.offers_folder:
+        counts = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.offers.items())) or "none"
+        lines.append(f"- offers: {counts} in `{summary.offers_folder}` (manifest.csv lists them)")
+    lines += ["", "| segment | accounts | grid kWh | bill 元 | green cost low 元 | green cost high 元 | CO2 avoided t |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in summary.segments:
+        lines.append(f"| {row['segment']} | {row['accounts']:,} | {row['grid_kwh']:,.0f} | {row['bill_yuan']:,.0f} | "
+                     f"{row['green_cost_low_yuan']:,.0f} | {row['green_cost_high_yuan']:,.0f} | "
+                     f"{(row['co2_reduction_t'] or 0):,.1f} |")
+    return "\n".join(lines)
+
+
+def publish_summary_artifact(summary: RunSummary) -> None:
+    """The summary as a Prefect artifact on the flow run (shown in the UI)."""
+    from prefect.artifacts import create_markdown_artifact
+    key = "campaign-" + summary.campaign if summary.campaign else "nightly-summary"
+    create_markdown_artifact(markdown=summary_markdown(summary), key=_artifact_key(key),
+                             description=f"greenpower run {summary.run_id}")
+
+
+def _artifact_key(text: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    import re
+    key = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return key or "run-summary"
