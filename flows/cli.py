@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import flows.environment  # noqa: F401  (Prefect settings before Prefect loads)
 
+import logging
 import os
 import sys
 import traceback
@@ -27,6 +28,28 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (InputFileError, DataFileError, WarehouseError, FileNotFoundError, PermissionError, ValueError)
 
 
+class _NoTracebackForUserErrors(logging.Filter):
+    """Prefect logs a failed task with its traceback; for a user's mistake (an unreadable file, an invalid
+    data file, a busy warehouse) the message says everything, so the traceback is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and isinstance(record.exc_info[1], _user_errors()) \
+                and not os.environ.get("GP_DEBUG"):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_user_error_tracebacks() -> None:
+    """Filter the console handlers only; the Prefect server's run logs keep the full traceback."""
+    from prefect.logging import configuration
+    if not configuration.PROCESS_LOGGING_CONFIG:
+        configuration.setup_logging()
+    for logger in (logging.getLogger(), logging.getLogger("prefect._internal")):
+        for handler in logger.handlers:
+            if not any(isinstance(f, _NoTracebackForUserErrors) for f in handler.filters):
+                handler.addFilter(_NoTracebackForUserErrors())
+
+
 def fail(message: str, code: int = 1) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -35,6 +58,7 @@ def fail(message: str, code: int = 1) -> None:
 def guarded(action):
     """Run ``action``; a failure prints one clear message (the traceback only with GP_DEBUG=1)."""
     try:
+        quiet_user_error_tracebacks()
         return action()
     except typer.Exit:
         raise
@@ -178,6 +202,35 @@ def campaign(
         return campaign_flow(params)
 
     print_summary(guarded(action))
+
+
+@app.command()
+def serve(
+    customers: Path = typer.Option(..., "--customers", help="Customer list the nightly run reads"),
+    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
+    assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
+    cron: str = typer.Option("0 2 * * *", "--cron", help="When to run (cron, in --timezone)"),
+    timezone: str = typer.Option("Asia/Shanghai", "--timezone", help="Time zone of the cron schedule"),
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
+    workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
+) -> None:
+    """Serve the scheduled nightly run: registers the deployment and runs it on schedule until stopped.
+
+    Needs a Prefect server (PREFECT_API_URL); see the README's "Scheduling the nightly run".
+    """
+    if not os.environ.get("PREFECT_API_URL"):
+        err.print("[yellow]warning:[/] PREFECT_API_URL is not set: the temporary server cannot schedule runs. "
+                  "Start `prefect server start` and export PREFECT_API_URL (README: Scheduling the nightly run).")
+
+    def action():
+        from flows.deployment import serve_nightly
+        from flows.parameters import NightlyParameters
+        params = NightlyParameters(customers=customers, out=out_dir, assumptions=assumptions, render_pdf=not no_pdf,
+                                   workers=workers, lock_timeout_s=600, **({"db": db} if db else {}))
+        serve_nightly(params, cron=cron, timezone=timezone)
+
+    guarded(action)
 
 
 @app.command()

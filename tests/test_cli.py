@@ -1,0 +1,62 @@
+"""The gp command line, in process (Typer's runner) under the session's Prefect harness."""
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from gpengine.datafiles import data_dir
+
+SAMPLE = data_dir() / "sample" / "customers.csv"
+
+
+@pytest.fixture
+def runner(prefect_harness):
+    return CliRunner()
+
+
+def test_unreadable_file_stops_before_anything_is_written(runner, tmp_path):
+    bad = tmp_path / "customers.csv"
+    bad.write_bytes(b"\x00\x01\x02PNG\xff\xfe" * 50)
+    db = tmp_path / "gp.duckdb"
+    result = runner.invoke(app, ["run", str(bad), "--db", str(db), "--no-pdf"])
+    assert result.exit_code == 1
+    assert "customers.csv" in result.output and "error:" in result.output
+    assert "Traceback" not in result.output
+    assert not db.exists()
+
+
+def test_missing_required_column_names_the_file_and_column(runner, tmp_path):
+    bad = tmp_path / "list.csv"
+    bad.write_text("account_id,name,province\nA1,甲,江苏\n", encoding="utf-8")
+    result = runner.invoke(app, ["run", str(bad), "--db", str(tmp_path / "gp.duckdb"), "--no-pdf"])
+    assert result.exit_code == 1
+    assert "list.csv" in result.output and "customer_type" in result.output
+
+
+def test_missing_file(runner, tmp_path):
+    result = runner.invoke(app, ["run", str(tmp_path / "nope.csv"), "--no-pdf"])
+    assert result.exit_code == 1 and "no such file" in result.output
+
+
+def test_run_then_query_read_only(runner, tmp_path):
+    db = tmp_path / "gp.duckdb"
+    result = runner.invoke(app, ["run", str(SAMPLE), "--db", str(db), "--no-pdf", "--assumptions", "wri-2023"])
+    assert result.exit_code == 0, result.output
+    assert "rows read 300: accepted 300, rejected 0" in result.output
+    result = runner.invoke(app, ["query", "SELECT count(*) AS n FROM latest_results", "--db", str(db)])
+    assert result.exit_code == 0 and "300" in result.output
+    result = runner.invoke(app, ["query", "DROP TABLE results", "--db", str(db)])
+    assert result.exit_code == 1
+    result = runner.invoke(app, ["query", "SELECT count(*) AS n FROM results", "--db", str(db),
+                                 "--csv", str(tmp_path / "n.csv")])
+    # UTF-8 with BOM, so Excel opens Chinese text correctly
+    assert result.exit_code == 0 and (tmp_path / "n.csv").read_text(encoding="utf-8-sig").splitlines() == ["n", "300"]
+
+
+def test_bad_campaign_name_and_unknown_assumption_set(runner, tmp_path):
+    result = runner.invoke(app, ["campaign", "../evil", "--no-pdf", "--db", str(tmp_path / "gp.duckdb")])
+    assert result.exit_code == 1 and "campaign name" in result.output
+    result = runner.invoke(app, ["run", str(SAMPLE), "--db", str(tmp_path / "gp.duckdb"), "--no-pdf",
+                                 "--assumptions", "wri-1999"])
+    assert result.exit_code == 1 and "unknown assumption set 'wri-1999'" in result.output
