@@ -66,6 +66,7 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
         offers_folder, offer_counts = None, {}
         if settings.render_pdf:
             folder = out_root / (campaign or run.run_id)
+            run.set_output_folder(folder)      # where later runs find these files (previous_offers)
             offers = steps.render(enriched, model, segments, config, run.run_id, folder,
                                   warehouse.previous_offers(out_root), settings)
             steps.persist(run, {"offers": offers})

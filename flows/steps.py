@@ -91,3 +91,30 @@ def persist(run, tables: dict[str, pl.DataFrame]) -> None:
     for name, frame in tables.items():
         run.write(name, frame)
     get_run_logger().info("stored %s", ", ".join(f"{n} {f.height}" for n, f in tables.items()))
+
+
+def previous_offer_folder(previous: pl.DataFrame) -> tuple[pl.DataFrame, Path | None]:
+    """The offers of the newest earlier run and its folder. Each run renders into its own folder and links
+    its unchanged offers there, so that folder holds every offer the run had."""
+    if previous.height == 0 or "folder" not in previous.columns:
+        return previous, None
+    newest = previous.sort("run_id", descending=True).get_column("folder")[0]
+    return previous.filter(pl.col("folder") == newest), Path(newest)
+
+
+@task(name="render offers", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, config: Configuration, run_id: str,
+           folder: Path, previous: pl.DataFrame, settings) -> pl.DataFrame:
+    """Render every account's PDF offer into ``folder`` (unchanged ones are linked, not rendered), in a pool
+    of worker processes, and write the folder's ``manifest.csv``. A failed offer is a row, not a failure."""
+    from offers import render_offers, write_manifest
+
+    previous, previous_dir = previous_offer_folder(previous)
+    offers = render_offers(
+        accounts, model.results, model.scenarios, segments, config.segmentation.playbooks,
+        config.assumptions.record(), run_id, config.segmentation.rules_version, folder,
+        previous=previous, previous_dir=previous_dir, workers=settings.workers, progress=settings.progress)
+    write_manifest(offers, accounts, segments, folder)
+    counts = dict(offers.group_by("status").len().iter_rows())
+    get_run_logger().info("offers in %s: %s", folder, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return offers
