@@ -101,6 +101,7 @@ def run(
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
     wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Render on this Dask cluster (scheduler address)"),
 ) -> None:
     """Run the nightly pipeline once, now, on CUSTOMERS (through the Prefect flow)."""
     if not customers.exists():
@@ -111,7 +112,7 @@ def run(
         from flows.parameters import NightlyParameters
         params = NightlyParameters(customers=customers, sheet=sheet, out=out_dir, assumptions=assumptions,
                                    render_pdf=not no_pdf, run_id=run_id, workers=workers, lock_timeout_s=wait,
-                                   progress=sys.stderr.isatty(), **({"db": db} if db else {}))
+                                   progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}))
         return nightly(params)
 
     print_summary(guarded(action))
@@ -181,6 +182,7 @@ def campaign(
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
     wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Render on this Dask cluster (scheduler address)"),
 ) -> None:
     """Run a campaign: a filtered subset of accounts (filters AND together; a repeated filter ORs its values)."""
     for path in (customers, accounts):
@@ -196,7 +198,7 @@ def campaign(
                 name=name, customers=customers, segments=segment, provinces=province, customer_types=customer_type,
                 industry_groups=industry_group, min_kwh=min_kwh, accounts_file=accounts, gec_price=gec_price,
                 assumptions=assumptions, out=out_dir, render_pdf=not no_pdf, workers=workers, lock_timeout_s=wait,
-                progress=sys.stderr.isatty(), **({"db": db} if db else {}))
+                progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}))
         except ValidationError as exc:
             fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
         return campaign_flow(params)

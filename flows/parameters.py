@@ -26,6 +26,8 @@ class RunSettings(BaseModel):
                                                                          "successful one)")
     lock_timeout_s: float = Field(default=0, ge=0, description="Wait this long for another run to finish")
     progress: bool = Field(default=False, description="Show a progress bar (command line)")
+    dask_address: str | None = Field(default=None, description="Render on this Dask cluster (scheduler address, "
+                                                               "e.g. tcp://10.0.0.5:8786) instead of local processes")
 
 
 class NightlyParameters(RunSettings):

@@ -1,0 +1,53 @@
+"""The render step on a Dask cluster (local, multi-process) gives the same offers as the local pool."""
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+
+import polars as pl
+import pytest
+
+from gpengine.assumptions import load_assumptions
+from gpengine.model import compute
+from gpengine.reference import load_reference
+from gpengine.datafiles import data_dir
+from intake import load_accounts
+from segmentation import load_segmentation_config, segment_accounts
+from flows.frames import with_segment_columns
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def frames():
+    checked = load_accounts(data_dir() / "sample" / "customers.csv")
+    accounts = checked.accounts.head(8)
+    config = load_segmentation_config()
+    segments = segment_accounts(accounts, config)
+    enriched = with_segment_columns(accounts, segments)
+    model = compute(enriched, load_reference(), load_assumptions())
+    return enriched, model, segments, config
+
+
+def test_dask_cluster_renders_the_same_offers_as_local_processes(prefect_harness, frames, tmp_path):
+    from distributed import LocalCluster
+
+    from flows.scaleout import render_with_dask
+    from offers import plan_offers, render_offers
+
+    accounts, model, segments, config = frames
+    day = dt.date(2026, 11, 22)
+    args = (accounts, model.results, model.scenarios, segments, config.playbooks,
+            load_assumptions().record(), "run-x", config.rules_version)
+    local = render_offers(*args, tmp_path / "local", workers=2, issue_date=day)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        plan = plan_offers(*args, tmp_path / "dask", issue_date=day)
+        remote = render_with_dask(plan, tmp_path / "dask", cluster.scheduler_address, batch_size=3)
+    assert remote["status"].to_list() == ["rendered"] * accounts.height, remote["error"].to_list()
+    keys = ["account_id", "path", "content_hash", "status", "pages"]
+    assert remote.select(keys).equals(local.select(keys))
+    # the same text in every PDF, written by the cluster's workers into the shared folder
+    for name in remote["path"]:
+        text = {where: subprocess.run(["pdftotext", str(tmp_path / where / name), "-"], capture_output=True,
+                                      text=True, check=True).stdout for where in ("local", "dask")}
+        assert text["local"] == text["dask"] and len(text["dask"]) > 500
