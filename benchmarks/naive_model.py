@@ -62,6 +62,7 @@ def plain(acc: dict, a: AssumptionSet, ref: Reference) -> tuple[dict, dict, set]
     irr = _irr(cf) if eligible and equity > 0 else float("nan")
     npv = npf.npv(v.hurdle_rate, cf) if eligible else float("nan")
     payback = (equity + sum(ds)) / rev[0] if eligible and rev[0] > 0 else float("nan")
+    payback = payback if math.isfinite(payback) else float("nan")
     costs = {"none": (0.0, 0.0, 0.0), "self": (P1, ds[0] + equity / L, ds[0] - rev[0]),
              "third_party": (P1, P1 * p * delta, P1 * p * delta)}
     if not eligible:
@@ -105,19 +106,6 @@ def plain(acc: dict, a: AssumptionSet, ref: Reference) -> tuple[dict, dict, set]
              "pv_mode_infeasible": (not eligible) and acc["pv_mode"] in ("self", "third_party"),
              "no_emission_factor": ef is None}
     return res, scen, {k for k, on in flags.items() if on}
-
-
-def _irr(cf) -> float:
-    """numpy_financial.irr; NaN where it cannot even build its polynomial (denormal cash flows)."""
-    try:
-        return npf.irr(cf)
-    except np.linalg.LinAlgError:
-        return float("nan")
-
-
-def _sign_changes(cf):
-    signs = [math.copysign(1, x) for x in cf if x != 0]
-    return sum(1 for a, b in zip(signs, signs[1:]) if a != b)
 
 
 def _irr(cf) -> float:

@@ -51,18 +51,19 @@ class CampaignParameters(RunSettings):
     @field_validator("segments")
     @classmethod
     def _segments(cls, v: list[str]) -> list[str]:
-        unknown = [s for s in v if s not in SEGMENTS]
-        if unknown:
-            raise ValueError(f"unknown segment {unknown[0]!r}; choose from {', '.join(SEGMENTS)}")
-        return v
+        return _known(v, SEGMENTS, "segment")
 
     @field_validator("customer_types")
     @classmethod
     def _types(cls, v: list[str]) -> list[str]:
-        unknown = [s for s in v if s not in CUSTOMER_TYPES]
-        if unknown:
-            raise ValueError(f"unknown customer type {unknown[0]!r}; choose from {', '.join(CUSTOMER_TYPES)}")
-        return v
+        return _known(v, CUSTOMER_TYPES, "customer type")
+
+
+def _known(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
+    unknown = [s for s in values if s not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown[0]!r}; choose from {', '.join(allowed)}")
+    return values
 
 
 def read_account_list(path: Path) -> list[str]:
@@ -81,10 +82,7 @@ def select_accounts(accounts: pl.DataFrame, segments: pl.DataFrame, params: Camp
     if params.segments:
         keep &= pl.Series(segments.get_column("segment").is_in(params.segments))
     if params.industry_groups:
-        unknown = [g for g in params.industry_groups if g not in config.segmentation.group_codes]
-        if unknown:
-            raise ValueError(f"unknown industry group {unknown[0]!r}; choose from "
-                             f"{', '.join(config.segmentation.group_codes)}")
+        _known(params.industry_groups, config.segmentation.group_codes, "industry group")
         keep &= pl.Series(segments.get_column("industry_group").is_in(params.industry_groups).fill_null(False))
     if params.provinces:
         full = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 _NEWTON_MAX_ITER = 200
+_NEWTON_RATIO = 4.0  # Newton steps once the bracket's high/low ratio is below this
 _X_RTOL = 1e-13   # relative step in x at convergence: IRR to ~1e-12, far inside the 1e-6 contract
 
 
@@ -60,7 +61,8 @@ def _single_root(cf_t: np.ndarray) -> np.ndarray:
 
     Bracket: the sign of f at a grid of rates (one matrix product) tells on which side of the unique
     root each grid point lies; Cauchy's bounds close the bracket beyond the grid. Then a safeguarded
-    Newton iteration (bisection whenever Newton leaves the bracket) from the regula-falsi point.
+    Newton iteration: bisection in log scale until the bracket is tight (high/low < 4), Newton inside it
+    (bisection again whenever a Newton step leaves the bracket).
     """
     m, n = cf_t.shape
     absval = np.abs(cf_t)
@@ -93,23 +95,29 @@ def _single_root(cf_t: np.ndarray) -> np.ndarray:
     del values, left_side
     edge = ~(has_left & has_right)
     if edge.any():                                            # a bracket end came from Cauchy: evaluate it
-        f_lo[~has_left], _ = _horner(cf_t[:, ~has_left], lo[~has_left])
-        f_hi[~has_right], _ = _horner(cf_t[:, ~has_right], hi[~has_right])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = lo - f_lo * (hi - lo) / (f_hi - f_lo)             # regula falsi start
-    x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, 0.5 * (lo + hi))
+        with np.errstate(over="ignore", invalid="ignore"):
+            f_lo[~has_left], _ = _horner(cf_t[:, ~has_left], lo[~has_left])
+            f_hi[~has_right], _ = _horner(cf_t[:, ~has_right], hi[~has_right])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        x = lo - f_lo * (hi - lo) / (f_hi - f_lo)             # regula falsi start when the bracket is tight
+    tight = hi < _NEWTON_RATIO * lo
+    x = np.where(tight & np.isfinite(x) & (x > lo) & (x < hi), x, np.sqrt(lo) * np.sqrt(hi))
     # Work on compacted copies; converged series are written back when the working set shrinks.
     idx = np.arange(n)
     xw, low, high, s0, work = x, lo, hi, sign0, cf_t
     for _ in range(_NEWTON_MAX_ITER):
-        f, df = _horner(work, xw)
-        left = np.sign(f) == s0
+        with np.errstate(over="ignore", invalid="ignore"):
+            f, df = _horner(work, xw)
+        # far right of the root the top coefficient dominates: an overflowed value is on the right
+        left = (np.sign(f) == s0) & np.isfinite(f)
         low = np.where(left, xw, low)
         high = np.where(left, high, xw)
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = xw - f / df
-        ok = np.isfinite(newton) & (newton >= low) & (newton <= high)
-        x_new = np.where(f == 0, xw, np.where(ok, newton, 0.5 * (low + high)))
+        # Newton only inside a tight bracket; otherwise halve the bracket in log scale (roots may sit
+        # many orders of magnitude from the grid when revenues are vanishingly small)
+        ok = np.isfinite(newton) & (newton >= low) & (newton <= high) & (high < _NEWTON_RATIO * low)
+        x_new = np.where(f == 0, xw, np.where(ok, newton, np.sqrt(low) * np.sqrt(high)))   # no overflow
         done = (np.abs(x_new - xw) <= _X_RTOL * x_new) | (high - low <= _X_RTOL * high)
         xw = x_new
         if done.all():

@@ -115,11 +115,15 @@ def pv_cash_flows_yuan(equity_yuan: np.ndarray, revenue_yuan: np.ndarray, debt_s
 
 
 def pv_payback_years(equity_yuan: np.ndarray, debt_service: np.ndarray, revenue_y1_yuan: np.ndarray) -> np.ndarray:
-    """投资回收期 = (initial investment + total debt service) / year-1 revenue (2.2.2); NaN when rev_1 = 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(revenue_y1_yuan > 0,
-                        (equity_yuan + debt_service.sum(axis=0)) / np.where(revenue_y1_yuan > 0, revenue_y1_yuan, 1.0),
-                        np.nan)
+    """投资回收期 = (initial investment + total debt service) / year-1 revenue (2.2.2).
+
+    NaN (stored NULL) when rev_1 = 0, or when rev_1 is so small that the quotient leaves float range.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        years = np.where(revenue_y1_yuan > 0,
+                         (equity_yuan + debt_service.sum(axis=0)) / np.where(revenue_y1_yuan > 0, revenue_y1_yuan, 1.0),
+                         np.nan)
+    return np.where(np.isfinite(years), years, np.nan)
 
 
 def self_pv_cost_y1_yuan(debt_service_y1_yuan: np.ndarray, equity_yuan: np.ndarray, lifetime_years: int) -> np.ndarray:

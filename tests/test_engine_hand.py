@@ -190,3 +190,14 @@ def test_result_columns_are_the_spec_columns():
 def test_default_set_is_newest_and_differs_from_wri():
     assert load_assumptions().name == "cn-2025"
     assert math.isclose(load_assumptions().values.gec_price_yuan_per_certificate, 5.0)
+
+
+def test_vanishing_revenue_irr_far_from_the_grid_and_no_infinite_payback():
+    # Found by Hypothesis: a price of 1e-32 元/kWh puts the IRR root near x = 23.8 (rate −95.8 %),
+    # far outside the solver's grid; a price of 1e-308 makes the payback overflow.
+    import numpy as np
+    from gpengine.finance import irr_rows
+    cf = [-300.0] + [min(0.1 * 861 * (0.98 - 0.005 * k), 1.0) * 1.1408268646885398e-32 for k in range(25)]
+    assert irr_rows(np.array([cf]))[0] == pytest.approx(npf.irr(cf), abs=1e-6)
+    r, _ = one(dict(province="上海市", annual_kwh=1.0, annual_bill_yuan=1.1e-308, roof_area_m2=1.0))
+    assert r["pv_payback_years"] is None
