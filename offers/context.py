@@ -387,7 +387,7 @@ def offer_meta(run_id: str, rules_version: str, assumption_set: str, content_has
     h = content_hash.upper()
     return {
         "run_id": run_id,
-        "rules_version": rules_version,
+        "rules_version": rules_version[:12],          # a short hash reads better; runs.rules_version has it whole
         "assumption_set": assumption_set,
         "offer_no": f"GP-{h[:4]}-{h[4:8]}-{h[8:12]}",   # same content, same number
         "issue_date": issue_date.isoformat(),

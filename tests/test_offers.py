@@ -242,11 +242,10 @@ def test_real_cost_model_and_playbooks_fit_the_offer():
     from gpengine.assumptions import load_assumptions
     from gpengine.reference import load_reference
 
-    from offers.demo import load_playbooks
     run = demo_run(n=12)
     aset = load_assumptions("wri-2023")
     out = model.compute(run.accounts, load_reference(), aset, run_id="r1")
-    books = load_playbooks()
+    books = run.playbooks                 # data/segmentation/playbooks.yaml
     results = {r["account_id"]: r for r in out.results.iter_rows(named=True)}
     scenarios: dict[str, list] = {}
     for r in out.scenarios.iter_rows(named=True):
