@@ -282,6 +282,25 @@ def bench_engine(
     guarded(action)
 
 
+@bench_app.command("incremental")
+def bench_incremental(
+    accounts: int = typer.Option(1000, "--accounts", min=10, help="Synthetic accounts (each full render ≈ 0.2–0.4 s)"),
+    changed: float = typer.Option(0.01, "--changed", min=0.0001, max=1, help="Share of accounts changed"),
+    workers: int = typer.Option(2, "--workers", min=1, help="Render processes"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
+) -> None:
+    """A full nightly run, then one with a share of accounts changed: time ratio and offers rendered."""
+    from benchmarks import incremental_bench
+
+    def action():
+        result = incremental_bench.run(accounts, changed, workers)
+        out.print(incremental_bench.report(result), highlight=False)
+        if json_out:
+            json_out.write_text(__import__("json").dumps(result, indent=2))
+
+    guarded(action)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 
