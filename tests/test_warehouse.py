@@ -162,6 +162,45 @@ def test_exception_inside_run_marks_it_failed_and_keeps_previous_results(db):
     assert do_run(wh, frames)  # and the next run works
 
 
+def test_a_failed_staging_copy_fails_the_run_and_keeps_the_published_one(db, monkeypatch):
+    import warehouse.publish as files
+    wh = Warehouse(db)
+    frames = synthetic.run_frames(N)
+    good = do_run(wh, frames)
+    before = q(db, "SELECT * FROM latest_results")
+    real_copy = files.copy_published
+
+    def full_disk(src, dest):  # the background copy runs out of space half-way
+        dest.write_bytes(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "copy_published", full_disk)
+    run = start(wh)  # returns at once; the copy's error surfaces where the run needs the copy
+    run.update_counts(rows_read=5)  # recorded without waiting for the copy
+    monkeypatch.setattr(files, "copy_published", real_copy)  # recording the failure copies again
+    with pytest.raises(OSError, match="No space left"):
+        with run:
+            run.write("accounts", frames["accounts"])
+    assert run.status == "failed"
+    assert_clean(db)
+    row = q(db, "SELECT status, error, rows_read FROM runs WHERE run_id = ?", [run.run_id]).row(0)
+    assert row[0] == "failed" and "No space left" in row[1] and row[2] == 5
+    assert_frame_equal(q(db, "SELECT * FROM latest_results"), before)
+    assert wh.latest_successful_run()["run_id"] == good
+
+
+def test_counts_and_output_folder_given_before_the_first_write_are_kept(db, tmp_path):
+    wh = Warehouse(db)
+    with start(wh) as run:
+        run.set_output_folder(tmp_path / "out" / run.run_id)
+        run.update_counts(rows_read=20, rows_rejected=2)
+        run.write("accounts", synthetic.accounts(3))
+        run.update_counts(offers_rendered=3)
+    row = q(db, "SELECT * FROM runs").row(0, named=True)
+    assert row["output_folder"] == str(tmp_path / "out" / run.run_id)
+    assert (row["rows_read"], row["rows_rejected"], row["rows_accepted"], row["offers_rendered"]) == (20, 2, 3, 3)
+
+
 def test_nan_and_inf_are_refused_before_storing(db):
     wh = Warehouse(db)
     frames = synthetic.run_frames(N)
@@ -342,6 +381,21 @@ def test_run_ids_are_validated_sortable_and_unique(db):
     ids = [do_run(wh, {}) for _ in range(3)]
     assert ids == sorted(ids) and len(set(ids)) == 3
     assert all(len(i) == len("20261122T020000.123Z-ab12cd") for i in ids)
+
+
+def test_a_run_starts_while_this_process_holds_the_published_file_open(db):
+    import duckdb
+    wh = Warehouse(db)
+    do_run(wh, {}, run_id="r-1")
+    con = duckdb.connect(str(db), read_only=True)  # not the package's reader configuration
+    try:
+        with pytest.raises(WarehouseError, match="run_id r-1 already exists"):
+            start(wh, run_id="r-1")
+        assert_clean(db)
+        rid = do_run(wh, {"results": synthetic.run_frames(2)["results"]})
+    finally:
+        con.close()
+    assert q(db, "SELECT count(*) FROM results WHERE run_id = ?", [rid]).item() == 2
 
 
 def test_update_counts_and_empty_warehouse_reads(db):

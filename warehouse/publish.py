@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import duckdb
@@ -103,6 +104,33 @@ def copy_published(db_path: Path, dest: Path) -> bool:
     check_published_quiet(db_path)
     shutil.copyfile(db_path, dest)
     return True
+
+
+class BackgroundCopy:
+    """``copy_published`` plus an fsync of the copy, in a thread: a run starts it and computes while the
+    kernel copies (the copy is disk-bound once the history has left the page cache, ≈ 250 MB/s here), and
+    publish() then only has to sync the run's own blocks. ``wait()`` re-raises the copy's error."""
+
+    def __init__(self, db_path: Path, dest: Path):
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._copy, args=(db_path, dest), daemon=True,
+                                        name=f"copy {db_path.name}")
+        self._thread.start()
+
+    def _copy(self, db_path: Path, dest: Path) -> None:
+        try:
+            if copy_published(db_path, dest):
+                fsync_path(dest)
+        except BaseException as e:  # handed to the run's thread by wait()
+            self.error = e
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def publish(staging: Path, db_path: Path) -> None:

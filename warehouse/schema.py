@@ -151,12 +151,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     have = all_columns(con)
     if "warehouse_meta" not in have:
         con.execute("CREATE TABLE warehouse_meta (key VARCHAR, value VARCHAR)")
-    row = con.execute("SELECT value FROM warehouse_meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
+    if check_schema_version(con) is None:
         con.execute("INSERT INTO warehouse_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-    elif int(row[0]) > SCHEMA_VERSION:
-        raise WarehouseError(f"the warehouse has schema version {row[0]}, newer than this code "
-                             f"understands ({SCHEMA_VERSION}); upgrade greenpower")
     if "runs" not in have:
         cols = ", ".join(f"{q(c)} {t}" for c, t in RUNS_COLUMNS.items())
         con.execute(f"CREATE TABLE runs ({cols})")
@@ -176,6 +172,15 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 add_missing_columns(con, name, "_wh_base")
         finally:
             con.unregister("_wh_base")
+
+
+def check_schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The file's schema version (None when not recorded); refuses one newer than this code."""
+    row = con.execute("SELECT value FROM warehouse_meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and int(row[0]) > SCHEMA_VERSION:
+        raise WarehouseError(f"the warehouse has schema version {row[0]}, newer than this code "
+                             f"understands ({SCHEMA_VERSION}); upgrade greenpower")
+    return None if row is None else int(row[0])
 
 
 def add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, relation: str,
