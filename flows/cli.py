@@ -282,6 +282,37 @@ def bench_engine(
     guarded(action)
 
 
+@bench_app.command("pipeline")
+def bench_pipeline(
+    sizes: list[int] = typer.Option([10_000, 100_000, 1_000_000], "--size", help="Accounts (repeatable)"),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Fresh processes per size (median reported)"),
+    history: int = typer.Option(0, "--history", min=0, help="Earlier runs already in the warehouse"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
+) -> None:
+    """Every stage (load+validate, segment, cost model, persist, publish): time, accounts/s, peak memory,
+    linearity from the smallest to the largest size, beside naive baselines."""
+    from benchmarks import pipeline_bench
+
+    def action():
+        result = pipeline_bench.run(sorted(sizes), repeats, history=history)
+        out.print(pipeline_bench.report(result), highlight=False)
+        if json_out:
+            json_out.write_text(__import__("json").dumps(result, indent=2))
+
+    guarded(action)
+
+
+@bench_app.command("render", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_render(ctx: typer.Context) -> None:
+    """PDF rendering: documents/s with 1 and 2 processes, memory per worker, PDF size, and WeasyPrint alone on
+    the same HTML (options: --docs N --workers 1 2 --json FILE)."""
+    import runpy
+    from gpengine.datafiles import data_dir
+    script = data_dir().parent / "benchmarks" / "render_bench.py"
+    sys.argv = [str(script), *ctx.args]
+    guarded(lambda: runpy.run_path(str(script), run_name="__main__"))
+
+
 @bench_app.command("incremental")
 def bench_incremental(
     accounts: int = typer.Option(1000, "--accounts", min=10, help="Synthetic accounts (each full render ≈ 0.2–0.4 s)"),

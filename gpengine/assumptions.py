@@ -36,6 +36,25 @@ class AssumptionValues(BaseModel):
     repayment: Literal["annuity", "interest_only"]
     hurdle_rate: float = Field(gt=-1, le=1)
 
+    @field_validator("gec_price_yuan_per_certificate", "pv_capex_yuan_per_w", "roof_m2_per_kw", "pv_first_year_factor",
+                     "pv_degradation_per_year", "pv_lifetime_years", "third_party_discount", "loan_ratio", "loan_rate",
+                     "loan_years", "hurdle_rate", mode="before")
+    @classmethod
+    def _a_number(cls, v):
+        return _number(v)
+
+    @field_validator("premium_default_yuan_per_kwh", mode="before")
+    @classmethod
+    def _range_numbers(cls, v):
+        return [_number(x) for x in v] if isinstance(v, (list, tuple)) else v
+
+    @field_validator("premium_by_province_yuan_per_kwh", mode="before")
+    @classmethod
+    def _ranges_numbers(cls, v):
+        if not isinstance(v, dict):
+            return v
+        return {k: [_number(x) for x in r] if isinstance(r, (list, tuple)) else r for k, r in v.items()}
+
     @field_validator("premium_default_yuan_per_kwh")
     @classmethod
     def _range(cls, v: PremiumRange) -> PremiumRange:
@@ -52,6 +71,14 @@ class AssumptionValues(BaseModel):
         if last < 0:
             raise ValueError("pv_first_year_factor − pv_degradation_per_year × (lifetime − 1) is negative")
         return self
+
+
+def _number(v):
+    """A YAML number. YAML reads ``yes``/``on`` as true and quoted figures as text: a value meant as a number
+    must not silently become 1.0 (a 100 % loan) or be parsed from text."""
+    if isinstance(v, (bool, str)):
+        raise ValueError(f"expected a number, got {v!r}")
+    return v
 
 
 def _check_range(v: PremiumRange) -> PremiumRange:
@@ -92,7 +119,21 @@ class AssumptionSet:
 
 
 def _explain(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'values'}: {e['msg'].removeprefix('Value error, ')}"
+                     for e in exc.errors())
+
+
+def _check_provinces(path: Path, values: AssumptionValues) -> None:
+    """Premiums for a province the reference data does not know would be silently ignored (the model looks
+    provinces up by their full name): refuse them, naming the key."""
+    from gpengine.reference import load_reference
+    reference = load_reference()
+    known = set(reference.provinces["province"].to_list())
+    for name in values.premium_by_province_yuan_per_kwh:
+        if name not in known:
+            full = reference.aliases.get(str(name).strip().casefold())
+            hint = f"; write its full name {full!r}" if full else ""
+            raise DataFileError(f"{path}: premium_by_province_yuan_per_kwh.{name}: unknown province {name!r}{hint}")
 
 
 def available_sets(directory: Path | None = None) -> dict[str, Path]:
@@ -115,6 +156,7 @@ def load_assumption_file(path: Path) -> AssumptionSet:
         values = AssumptionValues(**raw_values)
     except ValidationError as exc:
         raise DataFileError(f"{path}: {_explain(exc)}") from None
+    _check_provinces(path, values)
     return AssumptionSet(str(content.get("name") or path.stem), str(content.get("title", "")),
                          str(content.get("published", "")), values, sources, doc.sha256)
 

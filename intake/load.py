@@ -181,6 +181,7 @@ def _no_header(path, rows: list[list]) -> InputFileError:
 def _sniff(text: str, colmap: ColumnMap) -> tuple[str, int, int, int, list[list]]:
     """(separator, header row index, its score, widest row, first rows) from the first records."""
     best: tuple[str, int, int, int, list[list]] = (",", 0, 0, 0, [])
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 28))   # a long cell must not hide the header
     for sep in _SEPARATORS:
         try:
             reader = csv.reader(io.StringIO(text), delimiter=sep)
@@ -191,6 +192,13 @@ def _sniff(text: str, colmap: ColumnMap) -> tuple[str, int, int, int, list[list]
         if score > best[2] or not best[4]:
             best = (sep, index, score, max((len(r) for r in rows), default=0), rows)
     return best
+
+
+def _too_wide(path, row_number: int, fields: int) -> InputFileError:
+    """Wider than any spreadsheet (Excel stops at 16,384 columns): not a customer list, and reading
+    hundreds of thousands of columns would take minutes."""
+    return InputFileError(path, (f"row {row_number} has more than {_MAX_FIELDS:,} fields ({fields:,} read), more "
+                                 "columns than any spreadsheet has: a broken export, or not a customer table"))
 
 
 def _read_csv_cells(path, data: bytes, text: str, separator: str, width: int) -> pl.DataFrame:
@@ -218,6 +226,8 @@ def _read_csv_cells_slowly(path, text: str, separator: str) -> pl.DataFrame:
     start = 1            # line where the record being read begins
     try:
         for row in reader:
+            if len(row) > _MAX_FIELDS:
+                raise _too_wide(path, len(rows) + 1, len(row))
             rows.append(row)
             start = reader.line_num + 1
     except csv.Error as exc:
@@ -236,6 +246,9 @@ def _read_csv(path, raw: bytes, colmap: ColumnMap, sha: str) -> RawTable:
     separator, header_index, score, width, first_rows = _sniff(decoded.text[:_SNIFF_CHARS], colmap)
     if score == 0:
         raise _no_header(path, first_rows or [[decoded.text[:200]]])
+    if width > _MAX_FIELDS:
+        index, row = max(enumerate(first_rows), key=lambda r: len(r[1]))
+        raise _too_wide(path, index + 1, len(row))
     if decoded.encoding == "utf-8":
         data = raw
     else:   # hand Polars UTF-8 bytes without a BOM

@@ -237,15 +237,21 @@ def test_a_forked_child_does_not_keep_the_lock_after_the_run_dies(tmp_path):
             kind="adhoc", campaign=None, input_path=None, input_sha256=None, assumptions={}, rules_version=None,
             code_version="0.1.0")
         child = os.fork()
-        if child == 0:          # a long-lived worker
+        if child == 0:          # a long-lived worker; fork() returns here after the fork handlers ran
+            pathlib.Path(sys.argv[2]).touch()
             time.sleep(60)
             os._exit(0)
         print(child, flush=True)
         time.sleep(60)
     """
-    parent = spawn(code, db)
+    started = tmp_path / "worker-started"
+    parent = spawn(code, db, started)
     child = int(parent.stdout.readline())
     try:
+        deadline = time.monotonic() + 30
+        while not started.exists():  # killed within the child's first millisecond, its copy of the lock would live
+            assert time.monotonic() < deadline, "the worker never started"
+            time.sleep(0.01)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)
         # the worker lives on, yet the next run gets the lock at once and marks the dead one failed
