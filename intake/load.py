@@ -22,6 +22,8 @@ Decisions (spec ``input.md``):
   In a CSV, cells to the right of the header's last column mean the row has too many fields
   (often an unquoted comma in a name, which shifts every later value); they are kept in the
   ``_surplus_fields`` column so validation rejects that row instead of reading shifted values.
+* A CSV row with more than 16,384 fields (Excel's column limit) is not a customer list: the file is
+  refused, naming the row (reading hundreds of thousands of columns would take minutes).
 * A file that cannot be read as a table raises :class:`InputFileError` (one message, naming
   the file and the problem).
 """

@@ -206,6 +206,7 @@ class Gp:
                          *extra], cwd=self.folder, env=self.env, preexec_fn=preexec_fn)
 
     def run(self, customers: Path, run_id: str, *extra: str) -> str:
+        """``gp run`` as a separate process, to the end; it must succeed."""
         t0 = time.monotonic()
         proc = self.start(customers, run_id, *extra)
         code, out, err = finish(proc)
@@ -213,6 +214,17 @@ class Gp:
         print(f"gp run {run_id}: {time.monotonic() - t0:.1f} s")
         assert code == 0, f"{out}\n{err}"
         return out
+
+    def run_here(self, customers: Path, run_id: str, *extra: str) -> str:
+        """The same command in this process (the Prefect harness must be up): for the runs that only set a
+        scene, which need no process of their own. Returns the output; it must succeed."""
+        from typer.testing import CliRunner
+
+        from flows.cli import app
+        result = CliRunner().invoke(app, ["run", str(customers), "--db", str(self.db), "--out", str(self.out),
+                                          "--run-id", run_id, "--workers", "2", *extra])
+        assert result.exit_code == 0, result.output
+        return result.output
 
 
 def same_results(db: Path, run_a: str, run_b: str, *, except_columns: tuple[str, ...] = ()) -> None:

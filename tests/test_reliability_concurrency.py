@@ -62,7 +62,7 @@ def test_two_runs_at_once_one_writes_the_other_waits_or_refuses_and_a_reader_is_
     gp = Gp(tmp_path, api_url)
     plain = customers(tmp_path)
     changed = customers(tmp_path, "customers-rep.csv", sales_rep="王芳")   # offers to render: a long run
-    gp.run(plain, "first", "--no-pdf")
+    gp.run_here(plain, "first", "--no-pdf")
 
     session = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SESSION), str(gp.db)], cwd=ROOT,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

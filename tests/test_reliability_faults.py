@@ -1,8 +1,9 @@
 """Faults with real processes (reliability.md "crash mid-run", "concurrent readers"; outputs.md "Guarantees").
 
-Every run here is a real ``gp run`` process (the installed command line, its own Prefect flow run, its own
-render worker processes) on a real DuckDB file and real PDFs. To save the temporary Prefect server each
-``gp`` would otherwise start (~10 s), the processes talk to the test session's Prefect server through
+Every run that is killed, starved or checked for its exit is a real ``gp run`` process (the installed command
+line, its own Prefect flow run, its own render worker processes) on a real DuckDB file and real PDFs; the
+runs that only set the scene run the same command in the test process. To save the temporary Prefect server
+each ``gp`` would otherwise start (~10 s), the processes talk to the test session's Prefect server through
 ``PREFECT_API_URL``, as a deployment talks to its ``prefect server``.
 
 Faults:
@@ -67,15 +68,15 @@ def start_reader(db: Path, stop: Path) -> subprocess.Popen:
 
 
 def wal_growing(db: Path, sizes: set[int]):
-    """True once the run's staging copy has grown after its first write (the run row): it is storing the
-    counts and its tables (persist), which all happens before any offer is rendered."""
+    """True once the run's staging copy has taken two more writes after its first (the run row): the counts,
+    then its tables — it is persisting, and no offer is being rendered yet."""
     def check():
         for wal in db.parent.glob(f"{db.name}.staging-*.wal"):
             try:
                 sizes.add(wal.stat().st_size)
             except FileNotFoundError:
                 pass
-        return len(sizes) >= 2
+        return len(sizes) >= 3
     return check
 
 
@@ -85,13 +86,14 @@ def test_kill_9_while_persisting_and_while_rendering_then_the_rerun_matches_a_cl
     # the same accounts with another sales rep: the same figures, but every offer must be rendered again
     other_rep = customers(tmp_path, "customers-rep.csv", sales_rep="李华")
 
-    gp.run(plain, "clean-a")
+    gp.run_here(plain, "clean-a")
     published = file_sha256(gp.db)
     stop = tmp_path / "stop-reader"
     reader = start_reader(gp.db, stop)
     try:
-        # ---- 1. killed while persisting
-        proc = gp.start(plain, "killed-persist")
+        # ---- 1. killed while persisting (300 accounts: a persist step long enough to be caught in the act)
+        many = write_customers(tmp_path / "many.csv", sample_rows(300))
+        proc = gp.start(many, "killed-persist")
         wait_for(wal_growing(gp.db, set()), proc, what="the staging copy to be written")
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
@@ -161,7 +163,7 @@ def limit_file_size(limit: int):
 def test_disk_full_or_unwritable_output_fails_clearly_and_the_warehouse_survives(tmp_path, api_url):
     gp = Gp(tmp_path, api_url)
     plain = customers(tmp_path)
-    gp.run(plain, "before", "--no-pdf")
+    gp.run_here(plain, "before", "--no-pdf")
     published = file_sha256(gp.db)
 
     # ---- 1. disk full while persisting: 300 accounts must grow the staging copy past the limit

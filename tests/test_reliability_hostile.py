@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 from gpengine.datafiles import data_dir
 from offers.filenames import offer_filename
-from reliability_support import (customer_row, file_sha256, flat, pdftotext, q, read_manifest, run_rows,
-                                 sample_rows, write_customers)
+from reliability_support import (customer_row, file_sha256, flat, pdftotext, q, read_manifest, sample_rows,
+                                 write_customers)
 
 pytestmark = pytest.mark.slow
 CANARY = "CANARY-5d1e0c"            # written into local files the markup points at; must never reach a PDF
@@ -60,8 +60,8 @@ def hostile_rows(c: dict[str, Path]) -> dict[str, dict]:
     }
 
 
-ODD_IDS = ["../../etc/x", "a/b", "..", ".hidden", "CON", "NUL", "con.pdf", "a\\b", "Acc-1", "acc-1", "ACC-1",
-           "x" * 300, "x" * 299 + "y", "户号/０１", "\u202eevil.pdf", "~root", "-rf", "a:b|c*?", " spaced "]
+ODD_IDS = ["../../etc/x", "a/b", "a\\b", "..", ".hidden", "CON", "NUL", "Acc-1", "acc-1", "x" * 300, "x" * 299 + "y",
+           "\u202eevil.pdf", "-rf", "a:b|c*?"]
 
 
 @pytest.fixture(scope="module")
