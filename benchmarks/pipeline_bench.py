@@ -6,9 +6,10 @@
 For each size the synthetic customer list (``intake.synthetic``) is written once as a CSV file. Each repeat
 then runs in a fresh process and times the stages exactly as a run does them: load + validate, segment,
 cost model, persist (``Warehouse.start_run``, called before segmenting as the flow does, plus the writes;
-the first write waits for the staging copy of the published file if it is not done) and publish (``commit``). Memory is the process's maximum resident set size after each stage (it only grows, so the
+the first write waits for the staging copy of the published file if it is not done yet) and publish
+(``commit``). Memory is the process's maximum resident set size after each stage (it only grows, so the
 stage that raised it is the one where the figure jumps). ``history`` prior runs of the same input are
-published first, untimed, so that persist pays for copying them as a nightly run does.
+published first, untimed, so that a run pays for copying them as a nightly run does.
 
 Two baselines run in the same invocation and are compared as ratios: the naive per-account cost model
 (``benchmarks/naive_model.py``: a Python loop with ``numpy_financial.irr`` per account) and row-by-row
@@ -181,19 +182,24 @@ def _summary(trials: list[dict], n: int) -> dict:
             "db_mb": statistics.median(t["db_mb"] for t in trials), "trials": trials}
 
 
+def _ratio(per_size: dict[int, dict], lo: int, hi: int) -> dict:
+    """Per stage: time ratio divided by size ratio from ``lo`` to ``hi`` accounts (1 = linear)."""
+    a, b, size_ratio = per_size[lo], per_size[hi], hi / lo
+    out = {"from": lo, "to": hi, "size_ratio": size_ratio}
+    for s in STAGES:
+        t0, t1 = a["stages"][s]["median_s"], b["stages"][s]["median_s"]
+        out[s] = (t1 / t0) / size_ratio if t0 > 0 else None
+    out["total"] = (b["total_median_s"] / a["total_median_s"]) / size_ratio
+    return out
+
+
 def _linearity(per_size: dict[int, dict]) -> dict:
-    """Time ratio divided by size ratio between the smallest and the largest size (1 = linear)."""
+    """Smallest to largest size, plus each step between neighbouring sizes (where fixed costs fade)."""
     sizes = sorted(per_size)
     if len(sizes) < 2:
         return {}
-    lo, hi = per_size[sizes[0]], per_size[sizes[-1]]
-    size_ratio = sizes[-1] / sizes[0]
-    out = {"from": sizes[0], "to": sizes[-1], "size_ratio": size_ratio}
-    for s in STAGES:
-        a, b = lo["stages"][s]["median_s"], hi["stages"][s]["median_s"]
-        out[s] = (b / a) / size_ratio if a > 0 else None
-    out["total"] = (hi["total_median_s"] / lo["total_median_s"]) / size_ratio
-    return out
+    return {**_ratio(per_size, sizes[0], sizes[-1]),
+            "steps": [_ratio(per_size, lo, hi) for lo, hi in zip(sizes, sizes[1:])]}
 
 
 def run(sizes: list[int], repeats: int, *, history: int = 0, naive_accounts: int = 2000,
@@ -282,6 +288,10 @@ def report(result: dict) -> str:
     lines.append("")
     lines.append("MB: process peak RSS after the stage (max over repeats). linearity: time ratio / size ratio "
                  f"from {sizes[0]:,} to {sizes[-1]:,} (1 = linear, below 1 = fixed costs dominate the small size).")
+    steps = lin.get("steps", [])
+    for step in steps if len(steps) > 1 else []:  # one step is the line above
+        lines.append(f"  {step['from']:,} -> {step['to']:,}: " + ", ".join(
+            f"{LABELS[s]} {step[s]:.2f}" for s in STAGES if step[s] is not None) + f", total {step['total']:.2f}")
     for n in sizes:
         d = per[n]["detail"]
         writes = ", ".join(f"{k[6:-2]} {v:.2f}" for k, v in d.items() if k.startswith("write_"))
