@@ -118,7 +118,8 @@ def _single_root(cf_t: np.ndarray) -> np.ndarray:
         # many orders of magnitude from the grid when revenues are vanishingly small)
         ok = np.isfinite(newton) & (newton >= low) & (newton <= high) & (high < _NEWTON_RATIO * low)
         x_new = np.where(f == 0, xw, np.where(ok, newton, np.sqrt(low) * np.sqrt(high)))   # no overflow
-        done = (np.abs(x_new - xw) <= _X_RTOL * x_new) | (high - low <= _X_RTOL * high)
+        with np.errstate(invalid="ignore"):                   # an unbounded bracket is not done yet
+            done = (np.abs(x_new - xw) <= _X_RTOL * x_new) | (high - low <= _X_RTOL * high)
         xw = x_new
         if done.all():
             break
@@ -145,9 +146,17 @@ def _irr_by_roots(cf: np.ndarray) -> np.ndarray:
         deg = q.shape[1] - 1
         if deg < 1:
             continue
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            top = -q[:, 1:] / q[:, :1]
+        # A leading coefficient vanishingly small beside the others (denormal amounts) puts a root
+        # beyond float range: np.roots would raise, so such a series has no IRR (NaN, flagged).
+        finite = np.isfinite(top).all(axis=1)
+        rows, top = rows[finite], top[finite]
+        if rows.size == 0:
+            continue
         comp = np.zeros((rows.size, deg, deg))
         comp[:, np.arange(1, deg), np.arange(deg - 1)] = 1.0
-        comp[:, 0, :] = -q[:, 1:] / q[:, :1]
+        comp[:, 0, :] = top
         roots = np.linalg.eigvals(comp).astype(np.complex128)
         mask = (roots.imag == 0) & (roots.real > 0)
         with np.errstate(divide="ignore"):

@@ -4,9 +4,11 @@ over thousands of generated accounts."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import numpy_financial as npf
+import pytest
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -110,3 +112,19 @@ def test_irr_agrees_with_numpy_financial_on_many_shapes():
         want = np.array([npf.irr(row) for row in cf])
         assert np.array_equal(np.isnan(got), np.isnan(want))
         assert np.nanmax(np.abs(got - want)) < 1e-6
+
+
+def test_irr_of_denormal_amounts_is_undefined_not_an_error():
+    """A last cash flow vanishingly small beside the others puts a root beyond float range:
+    numpy-financial raises (np.roots on an infinite companion matrix); we return NaN (flagged)."""
+    from gpengine.finance import irr_rows
+    tiny = 2.2e-309
+    several_changes = np.array([[-1.0, 1.0, -1.0, 1.0, tiny], [-1.0, 2.0, -1.2, tiny, tiny]])
+    with pytest.raises(np.linalg.LinAlgError):
+        npf.irr(several_changes[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = irr_rows(several_changes)
+    assert np.isnan(got).all()
+    ordinary = np.array([[-100.0, 30.0, -5.0, 60.0, 50.0]])
+    assert irr_rows(ordinary)[0] == pytest.approx(npf.irr(ordinary[0]), abs=1e-9)
