@@ -10,9 +10,15 @@ Design (fast path + exact fallback):
   positive root (Descartes' rule of signs); it is found by a safeguarded Newton/bisection iteration
   on all such rows together, bracketed by Cauchy's root bounds;
 * rows with no sign change have no positive root: NaN;
-* rows with two or more sign changes (interest-only balloons) may have several roots; they are
+* rows with two to four sign changes (interest-only balloons: invest, earn, repay, earn) may have
+  several roots; all of them are isolated by Rolle's theorem (the critical points of
+  ``x^−s f(x)`` are the roots of a polynomial with one sign change fewer, found recursively) and
+  refined by the same bracketed iteration, then numpy-financial's selection rule is applied (the
+  rate closest to zero). This is ≈ 25× faster than eigenvalues and agrees with them to ~1e-14;
+* rows where that cannot decide in floating point (a near double root, which eigenvalues may report
+  as real or complex; bounds beyond float range), with more sign changes, or with CF_0 = 0 are
   solved exactly as ``np.roots`` does — eigenvalues of the same companion matrices, computed in
-  batches — and the same selection rule is applied, so the result is numpy-financial's own.
+  batches — so the result is numpy-financial's own.
 """
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ import numpy as np
 
 _NEWTON_MAX_ITER = 200
 _NEWTON_RATIO = 4.0  # Newton steps once the bracket's high/low ratio is below this
+_ISOLATE_MAX_CHANGES = 4  # series with more sign changes go to the eigenvalue solver
+_TANGENT_RTOL = 1e-7  # |f| at a critical point below this × Σ|cf_k x^k|: a near double root
 _X_RTOL = 1e-13   # relative step in x at convergence: IRR to ~1e-12, far inside the 1e-6 contract
 
 
@@ -56,6 +64,16 @@ def _horner(cf_t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f, df
 
 
+def _cauchy_bounds(cf_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every root has 1/(1+max|a_i/a_0|) < |x| < 1 + max|a_i/a_n| (a_n the last nonzero)."""
+    m, n = cf_t.shape
+    absval = np.abs(cf_t)
+    last = m - 1 - np.argmax(absval[::-1] > 0, axis=0)
+    biggest = absval.max(axis=0)
+    with np.errstate(over="ignore", divide="ignore"):
+        return 1.0 / (1.0 + biggest / absval[0]), 1.0 + biggest / absval[last, np.arange(n)]
+
+
 def _single_root(cf_t: np.ndarray) -> np.ndarray:
     """The unique positive root x of Σ cf_k x^k for rows with one sign change and cf_0 != 0.
 
@@ -65,14 +83,7 @@ def _single_root(cf_t: np.ndarray) -> np.ndarray:
     (bisection again whenever a Newton step leaves the bracket).
     """
     m, n = cf_t.shape
-    absval = np.abs(cf_t)
-    last = m - 1 - np.argmax(absval[::-1] > 0, axis=0)
-    lead = absval[last, np.arange(n)]
-    biggest = absval.max(axis=0)
-    # Cauchy bounds: every root has 1/(1+max|a_i/a_0|) < |x| < 1 + max|a_i/a_n|
-    hi = 1.0 + biggest / lead
-    lo = 1.0 / (1.0 + biggest / absval[0])
-    del absval
+    lo, hi = _cauchy_bounds(cf_t)
     grid_x = 1.0 / (1.0 + _GRID_RATES)                        # decreasing in rate -> increasing x reversed
     order = np.argsort(grid_x)
     grid_x = grid_x[order]
@@ -102,9 +113,18 @@ def _single_root(cf_t: np.ndarray) -> np.ndarray:
         x = lo - f_lo * (hi - lo) / (f_hi - f_lo)             # regula falsi start when the bracket is tight
     tight = hi < _NEWTON_RATIO * lo
     x = np.where(tight & np.isfinite(x) & (x > lo) & (x < hi), x, np.sqrt(lo) * np.sqrt(hi))
+    return _bracketed_root(cf_t, x, lo, hi, sign0)
+
+
+def _bracketed_root(cf_t: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    sign_left: np.ndarray) -> np.ndarray:
+    """The root of Σ cf_k x^k in ``[lo, hi]`` per series, where it is the only one and f has the sign
+    ``sign_left`` left of it; ``x`` is the starting point inside the bracket."""
+    n = cf_t.shape[1]
+    x = x.copy()
     # Work on compacted copies; converged series are written back when the working set shrinks.
     idx = np.arange(n)
-    xw, low, high, s0, work = x, lo, hi, sign0, cf_t
+    xw, low, high, s0, work = x, lo, hi, sign_left, cf_t
     for _ in range(_NEWTON_MAX_ITER):
         with np.errstate(over="ignore", invalid="ignore"):
             f, df = _horner(work, xw)
@@ -130,6 +150,50 @@ def _single_root(cf_t: np.ndarray) -> np.ndarray:
             work = np.ascontiguousarray(cf_t[:, idx])
     x[idx] = xw
     return x
+
+
+def _isolated_roots(cf_t: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """All positive roots of Σ cf_k x^k for series with ``k`` sign changes and cf_0 != 0, by Rolle.
+
+    With s strictly between the first two sign blocks (the first sign change sits before period j;
+    s = j − ½), h(x) = x^−s f(x) has f's positive roots, and x^(s+1) h'(x) = Σ (i − s) cf_i x^i has
+    k − 1 sign changes (the first block's sign flips): its positive roots, found recursively, cut
+    (0, ∞) into intervals on which h is monotone, hence hold at most one root each, found by the
+    bracketed Newton iteration. Returns ``(roots, unsure)``: roots is k × series, ascending, NaN-padded;
+    ``unsure`` marks series whose answer floats cannot settle this way (a value at a critical point
+    next to zero, i.e. a double root that eigenvalues may see as real or complex; a bound beyond float
+    range; a root count of the wrong parity): the caller solves those as numpy-financial does.
+    """
+    m, n = cf_t.shape
+    lo, hi = _cauchy_bounds(cf_t)
+    unsure = ~(np.isfinite(lo) & np.isfinite(hi) & (lo > 0))
+    lo, hi = np.where(unsure, 0.5, lo), np.where(unsure, 2.0, hi)
+    sign0 = np.sign(cf_t[0])
+    if k == 1:
+        return _single_root(cf_t)[None, :], unsure
+    period = np.arange(m, dtype=np.float64)[:, None]
+    j = np.argmax(np.sign(cf_t) == -sign0, axis=0)
+    crit, crit_unsure = _isolated_roots((period - (j - 0.5)) * cf_t, k - 1)
+    unsure |= crit_unsure
+    crit = np.sort(np.clip(crit, lo, hi), axis=0)             # absent (NaN) last
+    present = np.isfinite(crit)
+    crit = np.where(present, crit, hi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f_crit = np.stack([_horner(cf_t, c)[0] for c in crit])
+        scale = np.stack([_horner(np.abs(cf_t), c)[0] for c in crit])
+    unsure |= (present & ~(np.isfinite(f_crit) & (np.abs(f_crit) > _TANGENT_RTOL * scale))).any(axis=0)
+    sign_end = np.sign(cf_t[m - 1 - np.argmax(cf_t[::-1] != 0, axis=0), np.arange(n)])
+    edges = np.vstack([lo, crit, hi])
+    signs = np.vstack([sign0, np.where(present, np.sign(f_crit), sign_end), sign_end])
+    roots = np.full((k, n), np.nan)
+    for i in range(k):
+        has = (signs[i] != signs[i + 1]) & ~unsure
+        if has.any():
+            a, b = edges[i, has], edges[i + 1, has]
+            roots[i, has] = _bracketed_root(np.ascontiguousarray(cf_t[:, has]), np.sqrt(a) * np.sqrt(b),
+                                            a, b, signs[i, has])
+    unsure |= (k - np.isfinite(roots).sum(axis=0)) % 2 == 1    # Descartes: k minus the count is even
+    return roots, unsure
 
 
 def _irr_by_roots(cf: np.ndarray) -> np.ndarray:
@@ -183,6 +247,18 @@ def irr_many(cf_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # a root beyond float range (denormal revenues) gives exactly −100 %: no usable IRR
         irr[single] = np.where(np.isfinite(rate) & (rate > -1.0), rate, np.nan)
     multi = (changes > 1) | ((changes == 1) & (cf_t[0] == 0))
+    for k in range(2, _ISOLATE_MAX_CHANGES + 1):
+        few = (changes == k) & (cf_t[0] != 0)
+        if not few.any():
+            continue
+        roots, unsure = _isolated_roots(np.ascontiguousarray(cf_t[:, few]), k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rates = 1.0 / roots - 1.0
+        nearest = np.nanargmin(np.where(np.isfinite(rates), np.abs(rates), np.inf), axis=0)
+        rate = rates[nearest, np.arange(rates.shape[1])]
+        done = ~unsure
+        irr[np.flatnonzero(few)[done]] = np.where(np.isfinite(rate) & (rate > -1.0), rate, np.nan)[done]
+        multi[np.flatnonzero(few)[done]] = False
     if multi.any():
         irr[multi] = _irr_by_roots(cf_t[:, multi].T)
     return irr, changes

@@ -114,6 +114,41 @@ def test_irr_agrees_with_numpy_financial_on_many_shapes():
         assert np.nanmax(np.abs(got - want)) < 1e-6
 
 
+def _sign_blocks(rng, n: int, k: int) -> np.ndarray:
+    """Random series whose signs form k + 1 blocks (k changes), some zeros, magnitudes 1e-3..1e8."""
+    cf = rng.uniform(0, 1, (n, 26)) * 10 ** rng.uniform(-3, 8, (n, 1))
+    cuts = np.sort(rng.integers(1, 26, (n, k)), axis=1)
+    sign = np.ones((n, 26))
+    for c in range(k):
+        sign[np.arange(26)[None, :] >= cuts[:, c:c + 1]] *= -1
+    cf *= sign * np.where(rng.random((n, 1)) < 0.5, 1, -1)
+    cf[rng.random((n, 26)) < 0.2] = 0
+    cf[:, 0] = np.where(cf[:, 0] == 0, -1.0, cf[:, 0])
+    return cf
+
+
+def test_irr_with_several_sign_changes_agrees_with_numpy_financial():
+    """Interest-only balloons (− + … − + …) and random 2–4 sign changes take the root-isolation path;
+    near-double roots (where eigenvalues decide real or complex) take numpy-financial's own."""
+    from gpengine.finance import irr_rows
+    rng = np.random.default_rng(11)
+    n = 600
+    years = np.arange(26)[None, :]
+    loan_years = rng.integers(1, 26, (n, 1))
+    balloon = (-np.where(years == 0, rng.uniform(1e3, 1e7, (n, 1)), 0)
+               + np.where(years > 0, rng.uniform(0, 2e6, (n, 1)) * (1 - 0.005 * years), 0)
+               - np.where((years > 0) & (years <= loan_years), rng.uniform(0, 2e6, (n, 1)), 0)
+               - np.where(years == loan_years, rng.uniform(1e3, 3e7, (n, 1)), 0))
+    double = np.array([np.pad(np.polynomial.polynomial.polyfromroots([a, a * (1 + eps), 2.0]), (0, 22))
+                       for a in rng.uniform(0.5, 1.5, 40) for eps in (0.0, 1e-9, 1e-4)])
+    for cf in (balloon, *(_sign_blocks(rng, n, k) for k in (2, 3, 4)), double):
+        got = irr_rows(cf)
+        want = np.array([npf.irr(row) for row in cf])
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        finite = ~np.isnan(want)
+        assert np.allclose(got[finite], want[finite], rtol=1e-9, atol=1e-9)
+
+
 def test_irr_of_denormal_amounts_is_undefined_not_an_error():
     """A last cash flow vanishingly small beside the others puts a root beyond float range:
     numpy-financial raises (np.roots on an infinite companion matrix); we return NaN (flagged)."""
