@@ -262,6 +262,17 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: time and memory,
 app.add_typer(bench_app, name="bench")
 
 
+def _bench(module, json_out: Optional[Path], *args, **kwargs) -> None:
+    """Run ``module.run(*args, **kwargs)``, print ``module.report`` of it, and write the JSON if asked."""
+    def action():
+        result = module.run(*args, **kwargs)
+        out.print(module.report(result), highlight=False)
+        if json_out:
+            json_out.write_text(__import__("json").dumps(result, indent=2))
+
+    guarded(action)
+
+
 @bench_app.command("engine")
 def bench_engine(
     rows: int = typer.Option(1_000_000, "--rows", min=1, help="Synthetic accounts"),
@@ -272,14 +283,7 @@ def bench_engine(
 ) -> None:
     """The cost model alone: time and peak memory for ROWS accounts, and the speed-up over a naive loop."""
     from benchmarks import engine_bench
-
-    def action():
-        result = engine_bench.run(rows, repeats, assumptions, naive_accounts)
-        out.print(engine_bench.report(result), highlight=False)
-        if json_out:
-            json_out.write_text(__import__("json").dumps(result, indent=2))
-
-    guarded(action)
+    _bench(engine_bench, json_out, rows, repeats, assumptions, naive_accounts)
 
 
 @bench_app.command("pipeline")
@@ -292,14 +296,7 @@ def bench_pipeline(
     """Every stage (load+validate, segment, cost model, persist, publish): time, accounts/s, peak memory,
     linearity from the smallest to the largest size, beside naive baselines."""
     from benchmarks import pipeline_bench
-
-    def action():
-        result = pipeline_bench.run(sorted(sizes), repeats, history=history)
-        out.print(pipeline_bench.report(result), highlight=False)
-        if json_out:
-            json_out.write_text(__import__("json").dumps(result, indent=2))
-
-    guarded(action)
+    _bench(pipeline_bench, json_out, sorted(sizes), repeats, history=history)
 
 
 @bench_app.command("render", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -322,14 +319,18 @@ def bench_incremental(
 ) -> None:
     """A full nightly run, then one with a share of accounts changed: time ratio and offers rendered."""
     from benchmarks import incremental_bench
+    _bench(incremental_bench, json_out, accounts, changed, workers)
 
-    def action():
-        result = incremental_bench.run(accounts, changed, workers)
-        out.print(incremental_bench.report(result), highlight=False)
-        if json_out:
-            json_out.write_text(__import__("json").dumps(result, indent=2))
 
-    guarded(action)
+@bench_app.command("scaleout")
+def bench_scaleout(
+    docs: int = typer.Option(120, "--docs", min=4, help="Offers to render per worker count"),
+    workers: list[int] = typer.Option([1, 2], "--workers", min=1, help="Dask workers (repeatable)"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
+) -> None:
+    """Rendering on a local Dask cluster with 1, 2 … workers: documents/s, scaling, and the local pool beside."""
+    from benchmarks import scaleout_bench
+    _bench(scaleout_bench, json_out, docs, sorted(set(workers)))
 
 
 def main() -> None:  # pragma: no cover - console script entry

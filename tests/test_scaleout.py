@@ -42,7 +42,7 @@ def test_dask_cluster_renders_the_same_offers_as_local_processes(prefect_harness
     local = render_offers(*args, tmp_path / "local", workers=2, issue_date=day)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         plan = plan_offers(*args, tmp_path / "dask", issue_date=day)
-        remote = render_with_dask(plan, tmp_path / "dask", cluster.scheduler_address, batch_size=3)
+        remote = render_with_dask(plan, tmp_path / "dask", cluster.scheduler_address)   # batches for 2 workers
     assert remote["status"].to_list() == ["rendered"] * accounts.height, remote["error"].to_list()
     keys = ["account_id", "path", "content_hash", "status", "pages"]
     assert remote.select(keys).equals(local.select(keys))
@@ -51,3 +51,28 @@ def test_dask_cluster_renders_the_same_offers_as_local_processes(prefect_harness
         text = {where: subprocess.run(["pdftotext", str(tmp_path / where / name), "-"], capture_output=True,
                                       text=True, check=True).stdout for where in ("local", "dask")}
         assert text["local"] == text["dask"] and len(text["dask"]) > 500
+
+
+def test_batches_are_bounded_and_give_every_worker_several():
+    from flows.scaleout import BATCHES_PER_WORKER, MAX_BATCH, batch_size_for
+    assert batch_size_for(8, 2) == 1
+    assert batch_size_for(1, 16) == 1
+    assert batch_size_for(1_000, 2) == 125                    # 8 batches: 4 per worker
+    assert batch_size_for(1_000_000, 2) == MAX_BATCH
+    for jobs in (1, 7, 99, 1_000, 123_457):
+        for workers in (1, 2, 3, 64):
+            size = batch_size_for(jobs, workers)
+            batches = -(-jobs // size)
+            assert 1 <= size <= MAX_BATCH
+            # rounding up the size may halve the count, never below two batches per worker
+            assert batches >= min(jobs, 2 * workers) or size == MAX_BATCH
+            assert size == 1 or batches <= BATCHES_PER_WORKER * workers or size == MAX_BATCH
+
+
+def test_scaleout_benchmark_renders_every_offer_on_the_cluster_and_locally(prefect_harness):
+    from benchmarks import scaleout_bench
+    result = scaleout_bench.compare(docs=4, workers=[1])
+    (one,) = result["per_workers"]
+    assert one["docs"] == 4 and one["dask_docs_per_s"] > 0 and one["local_docs_per_s"] > 0
+    assert one["speedup_vs_1"] == 1.0
+    assert "efficiency" in scaleout_bench.report(result)
