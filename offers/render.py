@@ -47,7 +47,7 @@ from offers.atomic import atomic_write_bytes, remove_stale_temps, temp_name
 from offers.branding import Branding, load_branding
 from offers.context import assumption_values, build_offer, offer_meta
 from offers.filenames import offer_filename
-from offers.hashing import content_hash, template_version
+from offers.hashing import content_hasher, template_version
 
 OFFERS_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.Utf8,
@@ -186,6 +186,7 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
     prev_dir = Path(previous_dir) if previous_dir is not None else out_dir
     branding = branding or load_branding()
     tversion = template_version(branding.fingerprint())
+    offer_hash = content_hasher(assumptions, rules_version, tversion)
     set_name = assumption_values(assumptions)[0]
     sha = assumptions.get("sha256") if isinstance(assumptions.get("sha256"), str) else ""
     set_label = f"{set_name}@{sha[:8]}" if sha else set_name
@@ -215,7 +216,7 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
             try:
                 offer = build_offer(row["account"], row["result"], row["scenarios"] or [], row["segment"],
                                     playbooks, assumptions)
-                chash = content_hash(offer, assumptions, rules_version, tversion)
+                chash = offer_hash(offer)
             except Exception as exc:   # one account's bad data must not stop the run
                 _remove_stale(out_dir, name)
                 yield seq, _row(account_id, "failed", error=_error_text(exc))

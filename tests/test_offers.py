@@ -15,7 +15,7 @@ from offers.demo import demo_run
 from offers.engine import get_renderer, render_offer_html
 from offers.fetcher import AssetAccessDenied, AssetsOnlyFetcher
 from offers.filenames import offer_filename
-from offers.hashing import canonical_json, content_hash
+from offers.hashing import canonical_json, content_hash, content_hasher
 from offers.paths import ASSETS_DIR
 
 SAFE = r"^[a-z0-9_-]+-[0-9a-f]{16}\.pdf$"
@@ -216,6 +216,9 @@ def test_content_hash_ignores_float_noise_but_not_changes(demo):
     assert content_hash(changed, demo.assumptions, "r1", "t1") != h
     assert content_hash(offer, demo.assumptions, "r2", "t1") != h
     assert content_hash(offer, demo.assumptions, "r1", "t2") != h
+    # the run-wide hasher (shared parts canonicalised once) gives the very same hash
+    assert content_hasher(demo.assumptions, "r1", "t1")(offer) == h
+    assert content_hasher(demo.assumptions, "r1", "t1")(changed) == content_hash(changed, demo.assumptions, "r1", "t1")
     assert canonical_json({"b": 1, "a": [1.0, None]}) == '{"a":[1.0,null],"b":1}'
 
 
