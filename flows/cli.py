@@ -55,6 +55,9 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+_MAX_ERROR_CHARS = 1_000
+
+
 def guarded(action):
     """Run ``action``; a failure prints one clear message (the traceback only with GP_DEBUG=1)."""
     try:
@@ -69,7 +72,10 @@ def guarded(action):
             traceback.print_exc()
         if isinstance(exc, _user_errors()):
             fail(str(exc))
-        fail(f"{type(exc).__name__}: {exc} (set GP_DEBUG=1 for the full traceback)")
+        text = str(exc)
+        if len(text) > _MAX_ERROR_CHARS:       # some libraries echo whole payloads in their messages
+            text = f"{text[:_MAX_ERROR_CHARS]} … [{len(text) - _MAX_ERROR_CHARS:,} more characters]"
+        fail(f"{type(exc).__name__}: {text} (set GP_DEBUG=1 for the full traceback)")
 
 
 def print_summary(summary: dict) -> None:

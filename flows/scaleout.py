@@ -5,10 +5,18 @@ to render are sent in batches as Prefect tasks through ``prefect_dask.DaskTaskRu
 cluster given by its scheduler address. Every worker needs the project installed (same version, same
 ``data/``) and the output folder mounted at the same path (a shared file system): PDFs are written by
 the workers, the ``offers`` rows come back to the driver.
+
+The jobs travel through that shared folder too: each batch is written as a JSON file into
+``<run folder>/.jobs/`` (removed when the step ends) and only its path goes to the task. Prefect
+stores a flow run's parameters on its server and refuses more than 512 KB, and one offer's content is
+≈ 9 KB, so passing the jobs themselves would fail beyond a few dozen offers.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -31,16 +39,31 @@ def cluster_workers(address: str) -> int:
         return len(client.scheduler_info()["workers"])
 
 
+JOBS_FOLDER = ".jobs"
+
+
+def write_batch(jobs: list, path: Path) -> str:
+    """One batch of render jobs as a JSON file (the offer contents are plain JSON data)."""
+    path.write_text(json.dumps([dataclasses.asdict(job) for job in jobs], ensure_ascii=False), encoding="utf-8")
+    return str(path)
+
+
+def read_batch(path: str) -> list:
+    from offers.render import RenderJob
+    return [RenderJob(**job) for job in json.loads(Path(path).read_text(encoding="utf-8"))]
+
+
 @task(name="render batch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def render_batch(jobs: list, out_dir: str) -> list[tuple[int, dict]]:
+def render_batch(batch_file: str, out_dir: str) -> list[tuple[int, dict]]:
     """Render one batch on a worker; a failed document is a failed row, not a failed task."""
     from offers import render_jobs
+    jobs = read_batch(batch_file)
     return list(zip([job.seq for job in jobs], render_jobs(jobs, out_dir)))
 
 
 @flow(name="render on cluster")
-def render_on_cluster(batches: list[list], out_dir: str) -> list[tuple[int, dict]]:
-    futures = render_batch.map(batches, out_dir=unmapped(out_dir))
+def render_on_cluster(batch_files: list[str], out_dir: str) -> list[tuple[int, dict]]:
+    futures = render_batch.map(batch_files, out_dir=unmapped(out_dir))
     return [row for future in futures for row in future.result()]
 
 
@@ -57,9 +80,15 @@ def render_with_dask(plan, folder: Path, address: str, batch_size: int | None = 
     rows = dict(plan.rows)
     if batch_size is None and plan.jobs:
         batch_size = batch_size_for(len(plan.jobs), cluster_workers(address))
-    batches = [plan.jobs[i:i + batch_size] for i in range(0, len(plan.jobs), batch_size)]
-    if batches:
-        runner = DaskTaskRunner(address=address)
-        rows.update(render_on_cluster.with_options(task_runner=runner)(batches, str(Path(folder).resolve())))
+    if plan.jobs:
+        jobs_dir = Path(folder).resolve() / JOBS_FOLDER
+        jobs_dir.mkdir(exist_ok=True)
+        try:
+            files = [write_batch(plan.jobs[i:i + batch_size], jobs_dir / f"batch-{i // batch_size:06d}.json")
+                     for i in range(0, len(plan.jobs), batch_size)]
+            runner = DaskTaskRunner(address=address)
+            rows.update(render_on_cluster.with_options(task_runner=runner)(files, str(Path(folder).resolve())))
+        finally:
+            shutil.rmtree(jobs_dir, ignore_errors=True)
     return pl.DataFrame([rows[i] for i in sorted(rows)], schema=OFFERS_SCHEMA) if rows \
         else pl.DataFrame(schema=OFFERS_SCHEMA)

@@ -60,3 +60,19 @@ def test_bad_campaign_name_and_unknown_assumption_set(runner, tmp_path):
     result = runner.invoke(app, ["run", str(SAMPLE), "--db", str(tmp_path / "gp.duckdb"), "--no-pdf",
                                  "--assumptions", "wri-1999"])
     assert result.exit_code == 1 and "unknown assumption set 'wri-1999'" in result.output
+
+
+def test_an_unexpected_error_with_a_huge_message_is_cut_to_a_readable_length(capsys):
+    import typer
+
+    from flows.cli import guarded
+
+    def action():
+        raise RuntimeError("payload " + "x" * 200_000)
+
+    with pytest.raises(typer.Exit) as exited:
+        guarded(action)
+    assert exited.value.exit_code == 1
+    message = capsys.readouterr().err
+    assert "RuntimeError: payload xxx" in message and "more characters" in message
+    assert len(message) < 1_500

@@ -42,8 +42,13 @@ def test_dask_cluster_renders_the_same_offers_as_local_processes(prefect_harness
     local = render_offers(*args, tmp_path / "local", workers=2, issue_date=day)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         plan = plan_offers(*args, tmp_path / "dask", issue_date=day)
+        # ~1 MB of jobs in all (a real run's few hundred offers): more than Prefect accepts as a flow
+        # run's parameters, so the jobs must travel as files, not as parameters
+        for job in plan.jobs:
+            job.context["offer"]["unused_padding"] = "绿" * 40_000
         remote = render_with_dask(plan, tmp_path / "dask", cluster.scheduler_address)   # batches for 2 workers
     assert remote["status"].to_list() == ["rendered"] * accounts.height, remote["error"].to_list()
+    assert not (tmp_path / "dask" / ".jobs").exists(), "batch files are removed when the step ends"
     keys = ["account_id", "path", "content_hash", "status", "pages"]
     assert remote.select(keys).equals(local.select(keys))
     # the same text in every PDF, written by the cluster's workers into the shared folder
