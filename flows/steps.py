@@ -7,6 +7,7 @@ make no stable cache key, and every run must recompute from its own input.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +38,22 @@ class Configuration:
                 "segmentation_files": self.segmentation.files}
 
 
-def _is_io_error(task, task_run, state) -> bool:
+# OSErrors that another attempt five seconds later cannot cure: retrying only delays the clear message.
+_PERMANENT_OS_ERRORS = (PermissionError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+_PERMANENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENAMETOOLONG}
+
+
+def is_transient(error: BaseException) -> bool:
+    """An I/O hiccup worth one more attempt (a network share, a lost Dask connection), not a user error."""
+    return (isinstance(error, OSError) and not isinstance(error, _PERMANENT_OS_ERRORS)
+            and error.errno not in _PERMANENT_ERRNOS)
+
+
+def _retry_if_transient(task, task_run, state) -> bool:
     try:
         state.result()
-    except OSError:
-        return True
-    except Exception:
-        return False
+    except Exception as exc:  # noqa: BLE001 - the failed task's own error, re-raised by result()
+        return is_transient(exc)
     return False
 
 
@@ -54,7 +64,7 @@ def load_configuration(assumptions: str | None, overrides: dict | None = None) -
     return Configuration(load_reference(), chosen, load_segmentation_config())
 
 
-@task(name="load and validate customers", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_io_error)
+@task(name="load and validate customers", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_if_transient)
 def load_customers(path: Path, sheet: str | None = None) -> Validated:
     """Read the customer list (any supported format) and split it into accounts and rejects."""
     checked = load_accounts(path, sheet)
@@ -102,7 +112,8 @@ def previous_offer_folder(previous: pl.DataFrame) -> tuple[pl.DataFrame, Path | 
     return previous.filter(pl.col("folder") == newest), Path(newest)
 
 
-@task(name="render offers", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+@task(name="render offers", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5,
+      retry_condition_fn=_retry_if_transient)
 def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, config: Configuration, run_id: str,
            folder: Path, previous: pl.DataFrame, settings) -> pl.DataFrame:
     """Render every account's PDF offer into ``folder`` (unchanged ones are linked, not rendered), in a pool

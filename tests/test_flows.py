@@ -126,3 +126,19 @@ def test_deployment_registers_with_cron_and_time_zone(prefect_harness, tmp_path)
     assert deployment.parameters["params"]["customers"] == str(SAMPLE)
     # typed parameters: the UI form comes from this schema
     assert "customers" in str(deployment.parameter_openapi_schema)
+
+
+def test_only_transient_io_errors_are_retried():
+    import errno
+
+    from prefect.states import Failed
+
+    from flows.steps import _retry_if_transient, is_transient
+    transient = [ConnectionResetError(), TimeoutError(), OSError(errno.EIO, "I/O error on the share")]
+    permanent = [PermissionError(errno.EACCES, "denied"), FileNotFoundError(), NotADirectoryError(),
+                 OSError(errno.ENOSPC, "No space left on device"), OSError(errno.EROFS, "read-only"),
+                 ValueError("bad data"), RuntimeError("bug")]
+    assert [is_transient(e) for e in transient] == [True] * len(transient)
+    assert [is_transient(e) for e in permanent] == [False] * len(permanent)
+    assert _retry_if_transient(None, None, Failed(data=ConnectionResetError())) is True
+    assert _retry_if_transient(None, None, Failed(data=PermissionError())) is False
