@@ -65,6 +65,10 @@ def guarded(action):
         return action()
     except typer.Exit:
         raise
+    except SystemExit as exc:          # a script run in-process (gp bench render) ends with sys.exit
+        if exc.code in (0, None):
+            return None
+        raise typer.Exit(exc.code if isinstance(exc.code, int) else 1)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except BaseException as exc:  # noqa: BLE001 - the command line must explain every failure

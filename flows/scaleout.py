@@ -6,17 +6,18 @@ cluster given by its scheduler address. Every worker needs the project installed
 ``data/``) and the output folder mounted at the same path (a shared file system): PDFs are written by
 the workers, the ``offers`` rows come back to the driver.
 
-The jobs travel through that shared folder too: each batch is written as a JSON file into
-``<run folder>/.jobs/`` (removed when the step ends) and only its path goes to the task. Prefect
-stores a flow run's parameters on its server and refuses more than 512 KB, and one offer's content is
-≈ 9 KB, so passing the jobs themselves would fail beyond a few dozen offers.
+The jobs travel through that shared folder too: the plan is streamed into one JSON-lines file,
+``<run folder>/.jobs.jsonl`` (removed when the step ends), and each task gets only the file's path and
+its batch's byte range. Prefect stores a flow run's parameters on its server and refuses more than
+512 KB, and one offer's content is ≈ 9 KB, so passing the jobs themselves would fail beyond a few dozen
+offers; streaming keeps the driver's memory flat however many offers are rendered.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
-import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -39,36 +40,55 @@ def cluster_workers(address: str) -> int:
         return len(client.scheduler_info()["workers"])
 
 
-JOBS_FOLDER = ".jobs"
+JOBS_FILE = ".jobs.jsonl"
 
 
-def write_batch(jobs: list, path: Path) -> str:
-    """One batch of render jobs as a JSON file (the offer contents are plain JSON data)."""
-    path.write_text(json.dumps([dataclasses.asdict(job) for job in jobs], ensure_ascii=False), encoding="utf-8")
-    return str(path)
+def write_jobs(items: Iterable, path: Path) -> tuple[dict[int, dict], list[tuple[int, int]]]:
+    """Stream a plan (``RenderJob`` or final ``(seq, row)`` items) to a JSON-lines file of jobs.
 
-
-def read_batch(path: str) -> list:
+    Returns the final rows by position and each job's byte span in the file, so that batches can be cut
+    after counting without holding every offer's content in memory (≈ 9 KB each).
+    """
     from offers.render import RenderJob
-    return [RenderJob(**job) for job in json.loads(Path(path).read_text(encoding="utf-8"))]
+    rows, spans = {}, []
+    with open(path, "wb") as fh:
+        for item in items:
+            if isinstance(item, RenderJob):
+                start = fh.tell()
+                fh.write(json.dumps(dataclasses.asdict(item), ensure_ascii=False).encode("utf-8") + b"\n")
+                spans.append((start, fh.tell()))
+            else:
+                seq, row = item
+                rows[seq] = row
+    return rows, spans
+
+
+def read_jobs(path: str, start: int, end: int) -> list:
+    """The jobs stored between byte offsets ``start`` and ``end`` of a :func:`write_jobs` file."""
+    from offers.render import RenderJob
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        lines = fh.read(end - start).decode("utf-8").splitlines()
+    return [RenderJob(**json.loads(line)) for line in lines]
 
 
 @task(name="render batch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def render_batch(batch_file: str, out_dir: str) -> list[tuple[int, dict]]:
-    """Render one batch on a worker; a failed document is a failed row, not a failed task."""
+def render_batch(batch: tuple[str, int, int], out_dir: str) -> list[tuple[int, dict]]:
+    """Render one batch (file, first byte, end byte) on a worker; a failed document is a failed row."""
     from offers import render_jobs
-    jobs = read_batch(batch_file)
+    jobs = read_jobs(*batch)
     return list(zip([job.seq for job in jobs], render_jobs(jobs, out_dir)))
 
 
 @flow(name="render on cluster")
-def render_on_cluster(batch_files: list[str], out_dir: str) -> list[tuple[int, dict]]:
-    futures = render_batch.map(batch_files, out_dir=unmapped(out_dir))
+def render_on_cluster(batches: list[tuple[str, int, int]], out_dir: str) -> list[tuple[int, dict]]:
+    futures = render_batch.map(batches, out_dir=unmapped(out_dir))
     return [row for future in futures for row in future.result()]
 
 
-def render_with_dask(plan, folder: Path, address: str, batch_size: int | None = None) -> pl.DataFrame:
-    """Render ``plan.jobs`` on the cluster at ``address``; returns the ``offers`` frame in account order.
+def render_with_dask(plan: Iterable, folder: Path, address: str, batch_size: int | None = None) -> pl.DataFrame:
+    """Render a plan (``offers.iter_plan`` items, or an ``OfferPlan``) on the cluster at ``address``;
+    returns the ``offers`` frame in account order.
 
     ``batch_size`` defaults to :func:`batch_size_for` the cluster's current number of workers.
     """
@@ -76,19 +96,19 @@ def render_with_dask(plan, folder: Path, address: str, batch_size: int | None = 
 
     from offers.render import OFFERS_SCHEMA
 
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    rows = dict(plan.rows)
-    if batch_size is None and plan.jobs:
-        batch_size = batch_size_for(len(plan.jobs), cluster_workers(address))
-    if plan.jobs:
-        jobs_dir = Path(folder).resolve() / JOBS_FOLDER
-        jobs_dir.mkdir(exist_ok=True)
-        try:
-            files = [write_batch(plan.jobs[i:i + batch_size], jobs_dir / f"batch-{i // batch_size:06d}.json")
-                     for i in range(0, len(plan.jobs), batch_size)]
+    folder = Path(folder).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    items = [*plan.rows, *plan.jobs] if hasattr(plan, "jobs") else plan
+    jobs_file = folder / JOBS_FILE
+    try:
+        rows, spans = write_jobs(items, jobs_file)
+        if spans:
+            size = batch_size or batch_size_for(len(spans), cluster_workers(address))
+            batches = [(str(jobs_file), spans[i][0], spans[min(i + size, len(spans)) - 1][1])
+                       for i in range(0, len(spans), size)]
             runner = DaskTaskRunner(address=address)
-            rows.update(render_on_cluster.with_options(task_runner=runner)(files, str(Path(folder).resolve())))
-        finally:
-            shutil.rmtree(jobs_dir, ignore_errors=True)
+            rows.update(render_on_cluster.with_options(task_runner=runner)(batches, str(folder)))
+    finally:
+        jobs_file.unlink(missing_ok=True)
     return pl.DataFrame([rows[i] for i in sorted(rows)], schema=OFFERS_SCHEMA) if rows \
         else pl.DataFrame(schema=OFFERS_SCHEMA)

@@ -118,15 +118,15 @@ def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, c
            folder: Path, previous: pl.DataFrame, settings) -> pl.DataFrame:
     """Render every account's PDF offer into ``folder`` (unchanged ones are linked, not rendered), in a pool
     of worker processes, and write the folder's ``manifest.csv``. A failed offer is a row, not a failure."""
-    from offers import plan_offers, render_offers, write_manifest
+    from offers import iter_plan, render_offers, write_manifest
 
     previous, previous_dir = previous_offer_folder(previous)
     inputs = (accounts, model.results, model.scenarios, segments, config.segmentation.playbooks,
               config.assumptions.record(), run_id, config.segmentation.rules_version, folder)
     if settings.dask_address:
         from flows.scaleout import render_with_dask
-        plan = plan_offers(*inputs, previous, previous_dir=previous_dir)
-        offers = render_with_dask(plan, folder, settings.dask_address)
+        offers = render_with_dask(iter_plan(*inputs, previous, previous_dir=previous_dir), folder,
+                                  settings.dask_address)
     else:
         offers = render_offers(*inputs, previous=previous, previous_dir=previous_dir, workers=settings.workers,
                                progress=settings.progress)

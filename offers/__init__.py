@@ -12,12 +12,12 @@ The modules are imported lazily so that ``import offers`` does not import WeasyP
 from __future__ import annotations
 
 __all__ = [
-    "OFFERS_SCHEMA", "OfferPool", "plan_offers", "render_jobs", "render_offers", "write_manifest",
+    "OFFERS_SCHEMA", "OfferPool", "iter_plan", "plan_offers", "render_jobs", "render_offers", "write_manifest",
     "render_offer_html", "html_to_pdf", "build_offer", "offer_filename", "load_branding",
 ]
 
 _WHERE = {
-    "OFFERS_SCHEMA": "offers.render", "OfferPool": "offers.render", "plan_offers": "offers.render",
+    "OFFERS_SCHEMA": "offers.render", "OfferPool": "offers.render", "iter_plan": "offers.render", "plan_offers": "offers.render",
     "render_jobs": "offers.render", "render_offers": "offers.render", "write_manifest": "offers.manifest",
     "render_offer_html": "offers.engine", "html_to_pdf": "offers.engine", "build_offer": "offers.context",
     "offer_filename": "offers.filenames", "load_branding": "offers.branding",

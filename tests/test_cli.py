@@ -76,3 +76,16 @@ def test_an_unexpected_error_with_a_huge_message_is_cut_to_a_readable_length(cap
     message = capsys.readouterr().err
     assert "RuntimeError: payload xxx" in message and "more characters" in message
     assert len(message) < 1_500
+
+
+def test_a_script_that_exits_cleanly_is_not_reported_as_an_error(capsys):
+    import sys
+
+    import typer
+
+    from flows.cli import guarded
+    assert guarded(lambda: sys.exit(0)) is None
+    with pytest.raises(typer.Exit) as exited:
+        guarded(lambda: sys.exit(3))
+    assert exited.value.exit_code == 3
+    assert "error" not in capsys.readouterr().err

@@ -29,9 +29,15 @@ def frames():
     return enriched, model, segments, config
 
 
-def test_dask_cluster_renders_the_same_offers_as_local_processes(prefect_harness, frames, tmp_path):
+@pytest.fixture(scope="module")
+def cluster_address():
+    """One local cluster of two worker processes for the module (starting one costs seconds)."""
     from distributed import LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
 
+
+def test_dask_cluster_renders_the_same_offers_as_local_processes(prefect_harness, frames, tmp_path, cluster_address):
     from flows.scaleout import render_with_dask
     from offers import plan_offers, render_offers
 
@@ -40,15 +46,14 @@ def test_dask_cluster_renders_the_same_offers_as_local_processes(prefect_harness
     args = (accounts, model.results, model.scenarios, segments, config.playbooks,
             load_assumptions().record(), "run-x", config.rules_version)
     local = render_offers(*args, tmp_path / "local", workers=2, issue_date=day)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        plan = plan_offers(*args, tmp_path / "dask", issue_date=day)
-        # ~1 MB of jobs in all (a real run's few hundred offers): more than Prefect accepts as a flow
-        # run's parameters, so the jobs must travel as files, not as parameters
-        for job in plan.jobs:
-            job.context["offer"]["unused_padding"] = "绿" * 40_000
-        remote = render_with_dask(plan, tmp_path / "dask", cluster.scheduler_address)   # batches for 2 workers
+    plan = plan_offers(*args, tmp_path / "dask", issue_date=day)
+    # ~1 MB of jobs in all (a real run's few hundred offers): more than Prefect accepts as a flow
+    # run's parameters, so the jobs must travel as files, not as parameters
+    for job in plan.jobs:
+        job.context["offer"]["unused_padding"] = "绿" * 40_000
+    remote = render_with_dask(plan, tmp_path / "dask", cluster_address)   # batches for 2 workers
     assert remote["status"].to_list() == ["rendered"] * accounts.height, remote["error"].to_list()
-    assert not (tmp_path / "dask" / ".jobs").exists(), "batch files are removed when the step ends"
+    assert not (tmp_path / "dask" / ".jobs.jsonl").exists(), "the jobs file is removed when the step ends"
     keys = ["account_id", "path", "content_hash", "status", "pages"]
     assert remote.select(keys).equals(local.select(keys))
     # the same text in every PDF, written by the cluster's workers into the shared folder
@@ -81,3 +86,24 @@ def test_scaleout_benchmark_renders_every_offer_on_the_cluster_and_locally(prefe
     assert one["docs"] == 4 and one["dask_docs_per_s"] > 0 and one["local_docs_per_s"] > 0
     assert one["speedup_vs_1"] == 1.0
     assert "efficiency" in scaleout_bench.report(result)
+
+
+def test_nightly_flow_renders_on_the_cluster_and_a_rerun_links_every_offer(prefect_harness, tmp_path, cluster_address):
+    """``gp run --dask``: the whole flow with the render step on a cluster, then the same input again."""
+    import duckdb
+
+    from flows.nightly import nightly
+    from flows.parameters import NightlyParameters
+
+    customers = tmp_path / "customers.csv"
+    pl.read_csv(data_dir() / "sample" / "customers.csv", infer_schema_length=0).head(6).write_csv(customers)
+    summaries = [nightly(NightlyParameters(customers=customers, db=tmp_path / "gp.duckdb", out=tmp_path / "out",
+                                           run_id=run_id, dask_address=cluster_address))
+                 for run_id in ("first", "again")]
+    assert [s["offers"] for s in summaries] == [{"rendered": 6}, {"unchanged": 6}]
+    with duckdb.connect(str(tmp_path / "gp.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT run_id, status, count(*) FROM offers GROUP BY ALL ORDER BY 1").fetchall() == [
+            ("again", "unchanged", 6), ("first", "rendered", 6)]
+    for run_id in ("first", "again"):
+        folder = tmp_path / "out" / run_id
+        assert len(list(folder.glob("*.pdf"))) == 6 and not (folder / ".jobs.jsonl").exists()
