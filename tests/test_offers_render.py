@@ -321,3 +321,16 @@ def test_a_worker_killed_mid_run_loses_no_offer(tmp_path):
         thread.join()
     assert offers["status"].to_list() == ["rendered"] * run.accounts.height
     assert sorted(p.name for p in tmp_path.glob("*.pdf")) == sorted(offers["path"].to_list())
+
+
+def test_workers_are_recycled_after_their_share_of_documents_and_no_offer_is_lost(tmp_path):
+    """A long run replaces its render processes (bounded memory over a million offers) without a gap."""
+    run = demo_run(n=4)                                   # 8 offers: chunks of 4 for one worker
+    with OfferPool(workers=1, recycle_after=3) as own:
+        first = set(own.executor.map(_pid, range(1)))
+        offers = render(run, tmp_path, own)
+        last = set(own.executor.map(_pid, range(1)))
+        assert own.starts >= 2
+    assert offers["status"].to_list() == ["rendered"] * 8
+    assert first.isdisjoint(last), "the process that rendered the first offers was replaced"
+    assert sorted(p.name for p in tmp_path.glob("*.pdf")) == sorted(offers["path"].to_list())
