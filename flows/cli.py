@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import flows.environment  # noqa: F401  (Prefect settings before Prefect loads)
 
+import errno
 import logging
 import os
 import sys
@@ -28,12 +29,20 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (InputFileError, DataFileError, WarehouseError, FileNotFoundError, PermissionError, ValueError)
 
 
+# The machine's state, not a bug: the message names the file and the cause, a traceback adds nothing.
+_OPERATOR_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def _speaks_for_itself(exc: BaseException) -> bool:
+    return isinstance(exc, _user_errors()) or (isinstance(exc, OSError) and exc.errno in _OPERATOR_ERRNOS)
+
+
 class _NoTracebackForUserErrors(logging.Filter):
     """Prefect logs a failed task with its traceback; for a user's mistake (an unreadable file, an invalid
     data file, a busy warehouse) the message says everything, so the traceback is dropped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None and isinstance(record.exc_info[1], _user_errors()) \
+        if record.exc_info and record.exc_info[1] is not None and _speaks_for_itself(record.exc_info[1]) \
                 and not os.environ.get("GP_DEBUG"):
             record.exc_info, record.exc_text = None, None
         return True
@@ -74,7 +83,7 @@ def guarded(action):
     except BaseException as exc:  # noqa: BLE001 - the command line must explain every failure
         if os.environ.get("GP_DEBUG"):
             traceback.print_exc()
-        if isinstance(exc, _user_errors()):
+        if _speaks_for_itself(exc):
             fail(str(exc))
         text = str(exc)
         if len(text) > _MAX_ERROR_CHARS:       # some libraries echo whole payloads in their messages

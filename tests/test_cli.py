@@ -89,3 +89,28 @@ def test_a_script_that_exits_cleanly_is_not_reported_as_an_error(capsys):
         guarded(lambda: sys.exit(3))
     assert exited.value.exit_code == 3
     assert "error" not in capsys.readouterr().err
+
+
+def test_a_full_disk_is_one_line_without_a_traceback(capsys):
+    import errno
+    import logging
+
+    import typer
+
+    from flows.cli import _NoTracebackForUserErrors, guarded
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/data/greenpower.duckdb.staging")
+    record = logging.LogRecord("prefect.task_runs", logging.ERROR, __file__, 1, "Task run failed", None,
+                               (OSError, full, None))
+    assert _NoTracebackForUserErrors().filter(record) and record.exc_info is None
+    bug = logging.LogRecord("prefect.task_runs", logging.ERROR, __file__, 1, "Task run failed", None,
+                            (KeyError, KeyError("x"), None))
+    assert _NoTracebackForUserErrors().filter(bug) and bug.exc_info is not None   # a bug keeps its traceback
+
+    def action():
+        raise full
+    with pytest.raises(typer.Exit):
+        guarded(action)
+    message = capsys.readouterr().err
+    assert "No space left on device" in message and "greenpower.duckdb.staging" in message
+    assert "GP_DEBUG" not in message and "Traceback" not in message
