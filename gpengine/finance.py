@@ -84,6 +84,9 @@ def _single_root(cf_t: np.ndarray) -> np.ndarray:
     """
     m, n = cf_t.shape
     lo, hi = _cauchy_bounds(cf_t)
+    # the last amount so small beside the others that roots may lie beyond float range: numpy-financial
+    # raises there (its companion matrix overflows), so there is no IRR to agree with
+    beyond = ~np.isfinite(hi)
     grid_x = 1.0 / (1.0 + _GRID_RATES)                        # decreasing in rate -> increasing x reversed
     order = np.argsort(grid_x)
     grid_x = grid_x[order]
@@ -113,7 +116,9 @@ def _single_root(cf_t: np.ndarray) -> np.ndarray:
         x = lo - f_lo * (hi - lo) / (f_hi - f_lo)             # regula falsi start when the bracket is tight
     tight = hi < _NEWTON_RATIO * lo
     x = np.where(tight & np.isfinite(x) & (x > lo) & (x < hi), x, np.sqrt(lo) * np.sqrt(hi))
-    return _bracketed_root(cf_t, x, lo, hi, sign0)
+    x = _bracketed_root(cf_t, x, lo, hi, sign0)
+    x[beyond] = np.nan
+    return x
 
 
 def _bracketed_root(cf_t: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarray,
@@ -244,8 +249,8 @@ def irr_many(cf_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if single.any():
         with np.errstate(over="ignore", divide="ignore"):
             rate = 1.0 / _single_root(cf_t[:, single]) - 1.0
-        # a root beyond float range (denormal revenues) gives exactly −100 %: no usable IRR
-        irr[single] = np.where(np.isfinite(rate) & (rate > -1.0), rate, np.nan)
+        # a root above 2^53 gives exactly −100 %, as numpy-financial returns it (revenues vanishingly small)
+        irr[single] = rate
     multi = (changes > 1) | ((changes == 1) & (cf_t[0] == 0))
     for k in range(2, _ISOLATE_MAX_CHANGES + 1):
         few = (changes == k) & (cf_t[0] != 0)
@@ -257,7 +262,7 @@ def irr_many(cf_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         nearest = np.nanargmin(np.where(np.isfinite(rates), np.abs(rates), np.inf), axis=0)
         rate = rates[nearest, np.arange(rates.shape[1])]
         done = ~unsure
-        irr[np.flatnonzero(few)[done]] = np.where(np.isfinite(rate) & (rate > -1.0), rate, np.nan)[done]
+        irr[np.flatnonzero(few)[done]] = rate[done]
         multi[np.flatnonzero(few)[done]] = False
     if multi.any():
         irr[multi] = _irr_by_roots(cf_t[:, multi].T)

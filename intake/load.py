@@ -203,6 +203,21 @@ def _too_wide(path, row_number: int, fields: int) -> InputFileError:
                                  "columns than any spreadsheet has: a broken export, or not a customer table"))
 
 
+_NOT_ABOUT_THE_FILE = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def _reraise_unless_library_failure(exc: BaseException) -> None:
+    """Polars and calamine are Rust: on some damaged files they panic, and a Rust panic reaches Python
+    as ``PanicException``, a BaseException. That is the file's fault; an interrupt is not."""
+    if isinstance(exc, _NOT_ABOUT_THE_FILE):
+        raise exc
+
+
 def _read_csv_cells(path, data: bytes, text: str, separator: str, width: int) -> pl.DataFrame:
     """All records as text in ``width`` (or more) columns; never truncates a long row."""
     width = max(width, 1) + 16
@@ -215,6 +230,9 @@ def _read_csv_cells(path, data: bytes, text: str, separator: str, width: int) ->
             if "more fields than defined" in str(exc) and width < _MAX_FIELDS:
                 width *= 4
                 continue
+            return _read_csv_cells_slowly(path, text, separator)
+        except BaseException as exc:
+            _reraise_unless_library_failure(exc)
             return _read_csv_cells_slowly(path, text, separator)
 
 
@@ -266,10 +284,11 @@ def _read_csv(path, raw: bytes, colmap: ColumnMap, sha: str) -> RawTable:
 def _read_excel(path, raw: bytes, sheet: str | int | None, colmap: ColumnMap, sha: str) -> RawTable:
     try:
         names = fastexcel.read_excel(raw).sheet_names
-    except Exception as exc:   # calamine's errors are not one class; the file is unreadable either way
+    except BaseException as exc:   # calamine's errors are not one class; the file is unreadable either way
+        _reraise_unless_library_failure(exc)
         raise InputFileError(path, (
             "it is not a readable Excel workbook (damaged, password-protected, or another zip file): "
-            f"{str(exc).splitlines()[0][:200]}")) from None
+            f"{_first_line(exc)}")) from None
     if not names:
         raise InputFileError(path, "the workbook has no sheets")
     if sheet is None:
@@ -287,8 +306,9 @@ def _read_excel(path, raw: bytes, sheet: str | int | None, colmap: ColumnMap, sh
         cells = pl.read_excel(io.BytesIO(raw), sheet_name=sheet_name, engine="calamine", has_header=False,
                               drop_empty_rows=False, drop_empty_cols=False, raise_if_empty=False,
                               read_options={"skip_rows": 0, "dtypes": "string"})
-    except Exception as exc:
-        raise InputFileError(path, f'sheet "{sheet_name}" cannot be read: {str(exc).splitlines()[0][:200]}') from None
+    except BaseException as exc:
+        _reraise_unless_library_failure(exc)
+        raise InputFileError(path, f'sheet "{sheet_name}" cannot be read: {_first_line(exc)}') from None
     if cells.height == 0 or cells.width == 0:
         others = f"; sheets in the file: {', '.join(names)}" if len(names) > 1 else ""
         raise InputFileError(path, f'sheet "{sheet_name}" is empty{others}')
@@ -356,8 +376,9 @@ def _read_parquet(path, raw: bytes, colmap: ColumnMap, sha: str) -> RawTable:
         raise InputFileError(path, "it is an incomplete Parquet file (cut off while copying?)")
     try:
         frame = pl.read_parquet(io.BytesIO(raw))
-    except Exception as exc:
-        raise InputFileError(path, f"it is not a readable Parquet file: {str(exc).splitlines()[0][:200]}") from None
+    except BaseException as exc:
+        _reraise_unless_library_failure(exc)
+        raise InputFileError(path, f"it is not a readable Parquet file: {_first_line(exc)}") from None
     return table_from_frame(frame, str(path), fmt="parquet", sha256=sha, colmap=colmap)
 
 

@@ -161,5 +161,10 @@ def test_irr_of_denormal_amounts_is_undefined_not_an_error():
         warnings.simplefilter("error")
         got = irr_rows(several_changes)
     assert np.isnan(got).all()
+    # a root far above 2^53 but inside float range: numpy-financial says exactly −100 %, and so do we
+    vanishing = np.array([[-1.0] * 10 + [1e-300], [-5.0, 1.0, -1.0] + [0.0] * 7 + [1e-200]])
+    want = [npf.irr(row) for row in vanishing]
+    assert want[0] == -1.0
+    assert irr_rows(vanishing).tolist() == pytest.approx(want, abs=1e-9)
     ordinary = np.array([[-100.0, 30.0, -5.0, 60.0, 50.0]])
     assert irr_rows(ordinary)[0] == pytest.approx(npf.irr(ordinary[0]), abs=1e-9)
