@@ -42,7 +42,7 @@ def measure(run, warm, workers: int, tmp: Path) -> dict:
     from offers import render_offers
 
     docs = run.accounts.height
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         address = cluster.scheduler_address
         render_with_dask(_plan(warm, tmp / f"warm-{workers}"), tmp / f"warm-{workers}", address, batch_size=1)
         plan = _plan(run, tmp / f"dask-{workers}")

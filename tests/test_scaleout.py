@@ -33,7 +33,7 @@ def frames():
 def cluster_address():
     """One local cluster of two worker processes for the module (starting one costs seconds)."""
     from distributed import LocalCluster
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         yield cluster.scheduler_address
 
 
