@@ -21,3 +21,21 @@ def accounts_frame(*rows: dict) -> pl.DataFrame:
         r = {**DEFAULT_ROW, "account_id": f"A{i + 1}", "row_number": i + 2, **row}
         full.append(r)
     return pl.DataFrame(full, schema={k: v[0] for k, v in ACCOUNT_SCHEMA.items()})
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def csv_cell_text(text: str | None, encoding: str) -> str:
+    """What a real export of ``text`` in ``encoding`` can hold. NUL and a lone CR are not CSV text;
+    U+FFFD makes the loader refuse the whole file on purpose (tested in test_intake_load); a GBK
+    export only holds GB2312-like text, the rest would be refused as a probable wrong encoding."""
+    text = (text or "").replace("\x00", "").replace("\r", "").replace("\ufffd", "?")
+    if encoding == "gb18030":
+        text = "".join(ch if ord(ch) < 128 or _in_gb2312(ch) else "?" for ch in text)
+    return text

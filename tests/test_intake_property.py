@@ -14,6 +14,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from account_rows import csv_cell_text
 from gpengine.reference import load_reference
 from intake import read_customer_file, validate_accounts
 from intake.columns import INPUT_COLUMNS
@@ -48,14 +49,6 @@ columns = {
     **{c: messy for c in INPUT_COLUMNS if c not in ("account_id", "name", "province", "customer_type", "annual_kwh")},
 }
 rows = st.lists(st.fixed_dictionaries(columns), min_size=1, max_size=40)
-
-
-def _in_gb2312(ch: str) -> bool:
-    try:
-        ch.encode("gb2312")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 def check(result, n_rows: int) -> None:
@@ -97,13 +90,7 @@ def test_messy_frames(data):
 def test_messy_csv_files(tmp_path_factory, data, encoding):
     """The same through a real CSV file: quoting, odd Unicode and encodings in the loader too."""
     def cell(text: str | None) -> str:
-        # NUL and a lone \r (old Mac line end) are not CSV text; U+FFFD makes the loader refuse
-        # the file on purpose (test_intake_load). A GBK export only holds GB2312-like text, the
-        # rest would be refused as a probable wrong encoding (also tested there).
-        text = (text or "").replace("\x00", "").replace("\r", "").replace("\ufffd", "?")
-        if encoding == "gb18030":
-            text = "".join(ch if ord(ch) < 128 or _in_gb2312(ch) else "?" for ch in text)
-        return text
+        return csv_cell_text(text, encoding)
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from account_rows import csv_cell_text as cell_text
 from flows.frames import stored_accounts, stored_segments, with_segment_columns
 from gpengine.assumptions import load_assumptions
 from gpengine.model import compute
@@ -118,23 +119,6 @@ def customer_lists(draw):
                 duplicates=draw(st.sampled_from([0.0, 0.01, 0.2])),
                 encoding=draw(st.sampled_from(["utf-8", "utf-8-sig", "gb18030"])),
                 set_name=draw(st.sampled_from(sorted(SETS))))
-
-
-def _in_gb2312(ch: str) -> bool:
-    try:
-        ch.encode("gb2312")
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
-def cell_text(text: str, encoding: str) -> str:
-    # NUL and a lone CR are not CSV text, U+FFFD makes the loader refuse the whole file on purpose
-    # (tested below and in test_intake_load); a GBK export only holds GB2312-like text.
-    text = text.replace("\x00", "").replace("\r", "").replace("\ufffd", "?")
-    if encoding == "gb18030":
-        text = "".join(ch if ord(ch) < 128 or _in_gb2312(ch) else "?" for ch in text)
-    return text
 
 
 def build_rows(spec: dict) -> list[list[str]]:
