@@ -10,7 +10,9 @@ column of a table never mixes 元 and 万元.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 DASH = "—"
@@ -29,10 +31,17 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
+def dash_if_missing(fmt: Callable[..., str]) -> Callable[..., str]:
+    """NULL, NaN and ±inf print as the em dash; ``fmt`` only ever sees a real number."""
+    @functools.wraps(fmt)
+    def wrapper(value: Any, *args, **kwargs) -> str:
+        return DASH if _missing(value) else fmt(value, *args, **kwargs)
+    return wrapper
+
+
+@dash_if_missing
 def num(value: Any, digits: int = 0) -> str:
     """Thousands separators, fixed decimals: 1234567.8 -> "1,234,568"; -0 is printed as 0."""
-    if _missing(value):
-        return DASH
     text = f"{float(value):,.{digits}f}"
     if text.startswith("-"):
         text = text[1:] if text.strip("-0.,") == "" else MINUS + text[1:]
@@ -64,9 +73,8 @@ def co2_unit(reference_t: float | None) -> str:
     return _pick_unit(reference_t, CO2_UNITS)
 
 
+@dash_if_missing
 def _scaled(value: Any, unit: str, table: dict[str, float], small_digits: int, big_digits: int) -> str:
-    if _missing(value):
-        return DASH
     divisor = table[unit]
     return num(float(value) / divisor, small_digits if divisor == 1.0 else big_digits)
 
@@ -84,39 +92,34 @@ def co2(value: Any, unit: str = "吨") -> str:
     return _scaled(value, unit, CO2_UNITS, 1, 2)
 
 
+@dash_if_missing
 def yuan(value: Any) -> str:
     """Amount with its own unit, for prose: 8500 -> "8,500 元", 1234567 -> "123.46 万元"."""
-    if _missing(value):
-        return DASH
     unit = _pick_unit(value, MONEY_UNITS)
     return f"{money(value, unit)} {unit}"
 
 
+@dash_if_missing
 def kwh(value: Any) -> str:
-    if _missing(value):
-        return DASH
     unit = _pick_unit(value, ENERGY_UNITS)
     return f"{energy(value, unit)} {unit}"
 
 
+@dash_if_missing
 def tonnes(value: Any) -> str:
-    if _missing(value):
-        return DASH
     unit = _pick_unit(value, CO2_UNITS)
     return f"{co2(value, unit)} {unit}"
 
 
+@dash_if_missing
 def pct(value: Any, digits: int = 1) -> str:
     """Share as a percentage with one decimal: 0.3 -> "30.0%"."""
-    if _missing(value):
-        return DASH
     return f"{num(float(value) * 100, digits)}%"
 
 
+@dash_if_missing
 def price(value: Any, digits: int = 3) -> str:
     """A price per kWh, number only: 0.61234 -> "0.612"."""
-    if _missing(value):
-        return DASH
     return num(value, digits)
 
 
@@ -134,22 +137,19 @@ def span(low_text: str, high_text: str) -> str:
     return f"{low_text}{RANGE}{high_text}"
 
 
+@dash_if_missing
 def years(value: Any) -> str:
-    if _missing(value):
-        return DASH
     return f"{num(value, 1)} 年"
 
 
+@dash_if_missing
 def kw(value: Any) -> str:
-    if _missing(value):
-        return DASH
     return f"{num(value, 0)} kW"
 
 
+@dash_if_missing
 def factor(value: Any) -> str:
     """An emission factor in t/MWh, as the appendix prints it (4 decimals)."""
-    if _missing(value):
-        return DASH
     return f"{float(value):.4f}"
 
 
@@ -162,10 +162,9 @@ def date_zh(value: Any) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+@dash_if_missing
 def count(value: Any) -> str:
     """A whole number of items (certificates)."""
-    if _missing(value):
-        return DASH
     return num(value, 0)
 
 
