@@ -162,14 +162,14 @@ def keep_access(published: Path, staging: Path) -> None:
         log.warning("%s: could not give the new file group %s: %s", published, st.st_gid, e)
 
 
-def compact(src: Path, dest: Path) -> None:
-    """Rewrite ``src`` into a fresh file without the free blocks left by pruned runs."""
+def compact(src: Path, dest: Path, storage_version: str) -> None:
+    """Rewrite ``src`` into a fresh file without the free blocks left by pruned runs, in ``storage_version``."""
     remove_db_files(dest)
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(src)])
-        con.execute("ATTACH ? AS dst", [str(dest)])  # publish() fsyncs it
+        con.execute("ATTACH ? AS dst (STORAGE_VERSION ?)", [str(dest), storage_version])  # publish() fsyncs it
         con.execute("COPY FROM DATABASE src TO dst")
         con.execute("DETACH src")
         con.execute("CHECKPOINT dst")

@@ -50,6 +50,7 @@ RUNS_COLUMNS: dict[str, str] = {
     "output_folder": "VARCHAR",
     "host": "VARCHAR",
     "pid": "BIGINT",
+    "storage_version": "VARCHAR",   # DuckDB storage version the run published in (storage.py)
 }
 
 REASON = pl.Struct({"code": pl.String, "text": pl.String})

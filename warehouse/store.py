@@ -24,6 +24,7 @@ import duckdb
 import polars as pl
 
 from . import publish as files
+from . import storage
 from .errors import FrameError, QueryError, WarehouseError
 from .lock import RunLock, is_locked
 from .query import connect_read_only
@@ -62,7 +63,7 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
-def _open_staging(path: Path) -> duckdb.DuckDBPyConnection:
+def _open_staging(path: Path, storage_version: str) -> duckdb.DuckDBPyConnection:
     """A staging file needs no sync per commit: a crash discards it, and publish() fsyncs the
     finished file before the rename that makes it visible.
 
@@ -71,8 +72,10 @@ def _open_staging(path: Path) -> duckdb.DuckDBPyConnection:
     accounts twice as slow and its file twice as big, half of it free blocks every later run copies.
     Rows carry their keys; no reader may rely on storage order (SQL gives none without ORDER BY).
     The memory settings keep what DuckDB holds during a run's bulk insert to a few hundred MB (it
-    otherwise caches every block it writes): 1M accounts peaked ≈ 250 MB lower at the same speed."""
-    con = duckdb.connect(str(path), config={"fsync_mode": "NONE", **STAGING_SETTINGS})
+    otherwise caches every block it writes): 1M accounts peaked ≈ 250 MB lower at the same speed.
+    A new file is created in ``storage_version`` (``storage.py``); a copy keeps its own until commit."""
+    con = duckdb.connect(str(path), config={"fsync_mode": "NONE", **STAGING_SETTINGS,
+                                            **storage.connect_config(storage_version)})
     con.execute("SET enable_progress_bar = false")  # a long insert would draw one into the run's log
     return con
 
@@ -117,12 +120,12 @@ def _run_id_taken(db_path: Path, run_id: str, status: str) -> WarehouseError:
     return WarehouseError(f"{db_path}: run_id {run_id} already exists (status {status}); give a new run id")
 
 
-def _record_failed_run(db_path: Path, row: dict, error: str) -> None:
+def _record_failed_run(db_path: Path, row: dict, error: str, storage_version: str) -> None:
     """Publish the previous state plus one runs row saying this run failed (nothing else of it)."""
     staging = files.staging_path(db_path, row.get("run_id") or "unknown", ".failed")
     try:
         files.copy_published(db_path, staging)
-        con = _open_staging(staging)
+        con = _open_staging(staging, storage_version)
         try:
             with _transaction(con):
                 ensure_schema(con)
@@ -140,7 +143,8 @@ def _record_failed_run(db_path: Path, row: dict, error: str) -> None:
 class Warehouse:
     """One DuckDB warehouse file and the files beside it (lock, journal, staging)."""
 
-    def __init__(self, db_path: Path, *, retention_days: int | None = None, lock_timeout_s: float = 0):
+    def __init__(self, db_path: Path, *, retention_days: int | None = None, lock_timeout_s: float = 0,
+                 storage_version: str | None = None):
         if retention_days is not None and (not isinstance(retention_days, int) or retention_days < 0):
             raise ValueError(f"retention_days must be a whole number of days >= 0 or None, got {retention_days!r}")
         if lock_timeout_s < 0:
@@ -148,6 +152,8 @@ class Warehouse:
         self.db_path = Path(db_path)
         self.retention_days = retention_days
         self.lock_timeout_s = float(lock_timeout_s)
+        # the DuckDB storage version of every file written for readers (storage.py; default readable by 1.x)
+        self.storage_version = storage.configured_storage_version(storage_version)
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.db_path)!r})"
@@ -186,7 +192,7 @@ class Warehouse:
             "assumptions": _assumptions_json(assumptions),
             "rules_version": rules_version, "code_version": code_version,
             "output_folder": None if output_folder is None else os.path.abspath(os.fspath(output_folder)),
-            "host": socket.gethostname(), "pid": os.getpid(),
+            "host": socket.gethostname(), "pid": os.getpid(), "storage_version": self.storage_version,
         }
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         lock = RunLock(self.lock_path)
@@ -256,7 +262,7 @@ class Warehouse:
                     f"did not finish: process {journal.get('pid')} on {journal.get('host')} stopped "
                     f"(killed or crashed) before publishing; marked failed by {found_by}")
                 row = {c: journal.get(c) for c in RUNS_COLUMNS if c in journal}
-                _record_failed_run(self.db_path, row, error)
+                _record_failed_run(self.db_path, row, error, self.storage_version)
                 marked.append(rid)
                 log.warning("%s: run %s did not finish; recorded as failed", self.db_path, rid)
             files.remove_journal(self.db_path)
@@ -292,7 +298,7 @@ class Warehouse:
             self._recover_locked(found_by="compact")
             before = self.db_path.stat().st_size
             files.copy_published(self.db_path, src)
-            files.compact(src, dst)
+            files.compact(src, dst, self.storage_version)
             files.publish(dst, self.db_path)
             return before, self.db_path.stat().st_size
         finally:
@@ -414,7 +420,7 @@ class RunWriter:
     def _open_copy(self) -> duckdb.DuckDBPyConnection:
         """Wait for the staging copy, open it and record the run there (status running, in the copy only)."""
         self._copy.wait()
-        con = _open_staging(self.staging_path)
+        con = _open_staging(self.staging_path, self.warehouse.storage_version)
         try:
             with _transaction(con):
                 ensure_schema(con)
@@ -534,15 +540,18 @@ class RunWriter:
                 if self.warehouse.retention_days is not None:
                     pruned = prune(con, self.warehouse.retention_days, self.run_id)
                 create_views(con)
+                storage.record(con, self.warehouse.storage_version)
             con.execute("CHECKPOINT")
+            # a copy keeps the format of the file it was copied from: one a 1.x client cannot read is rewritten
+            convert = not storage.readable_by(storage.file_storage_version(con), self.warehouse.storage_version)
             _, _, block, total, free = con.execute(
                 "SELECT database_name, database_size, block_size, total_blocks, free_blocks "
                 "FROM pragma_database_size() WHERE database_name = current_database()").fetchone()
             con.close()
             self._con = None
-            if total * block >= COMPACT_MIN_BYTES and free >= COMPACT_FREE_SHARE * total:
+            if convert or total * block >= COMPACT_MIN_BYTES and free >= COMPACT_FREE_SHARE * total:
                 compacted = files.staging_path(db, self.run_id, ".compact")
-                files.compact(path, compacted)
+                files.compact(path, compacted, self.warehouse.storage_version)
                 files.remove_db_files(path)
                 path = compacted
                 log.info("%s: compacted (%d of %d blocks were free)", db, free, total)
@@ -582,7 +591,7 @@ class RunWriter:
         files.remove_db_files(self.staging_path)
         db = self.warehouse.db_path
         try:
-            _record_failed_run(db, row, error)
+            _record_failed_run(db, row, error, self.warehouse.storage_version)
             files.remove_journal(db)
         except Exception as e:  # the next run records it from the journal
             log.error("%s: could not record run %s as failed (%s); the next run will", db, self.run_id, e)
