@@ -256,25 +256,23 @@ def serve(
 
 @app.command()
 def query(
-    sql: str = typer.Argument(..., help="One SQL statement (read-only)"),
+    sql: Optional[str] = typer.Argument(None, help="One SQL statement (read-only); or use --file"),
+    file: Optional[str] = typer.Option(None, "--file", "-f", help="Read the statement from this .sql file "
+                                                                 "('-': standard input), e.g. docs/questions/*.sql"),
     db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Write the result to this CSV file"),
-    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the result to this Excel file"),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the result to this Excel file (filter row, "
+                                                             "percentages as %, widths that fit Chinese)"),
+    chinese_headers: bool = typer.Option(False, "--chinese-headers", help="Chinese column headers (企业名称, "
+                                                                          "年用电量 (kWh) …) in the table or file"),
     max_rows: int = typer.Option(50, "--max-rows", help="Rows to print"),
 ) -> None:
     """Run one SQL statement on a read-only connection and print the result (or write CSV/Excel)."""
     from flows.parameters import default_db
-    from warehouse import format_table, run_query, write_query_result
+    from flows.query_command import query as run_query_command
 
-    def action():
-        frame = run_query(db or default_db(), sql)
-        if csv or xlsx:
-            write_query_result(frame, csv=csv, xlsx=xlsx)
-            out.print(f"{frame.height:,} rows written to {csv or xlsx}")
-        else:
-            print(format_table(frame, max_rows=max_rows))
-
-    guarded(action)
+    guarded(lambda: run_query_command(sql, file, db or default_db(), csv, xlsx, max_rows, chinese_headers,
+                                      echo=lambda text: out.print(text, highlight=False)))
 
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: time and memory, side by side with baselines.")
