@@ -258,5 +258,5 @@ def test_query_xlsx_has_chinese_headers_on_request_percentages_widths_and_a_filt
     assert z["widths"][3] >= display_width("光伏内部收益率")    # the Chinese header fits too
     back = pl.read_excel(zh)
     with duckdb.connect(str(published), read_only=True) as con:
-        expected = con.execute(sql).pl()
+        expected = con.sql(sql).pl()
     assert back["光伏内部收益率"].to_list() == pytest.approx(expected["pv_irr"].to_list())  # values stay fractions
