@@ -91,6 +91,13 @@ def test_a_file_in_duckdb_2_format_is_rewritten_for_1x_at_the_next_publish(cli, 
         cli_json(cli, db, "SELECT 1;")
     run(Warehouse(db))
     assert_opens_in_1x(cli, db, runs=2, succeeded=2)
+    # a failed run recorded over such a file converts it too
+    other = tmp_path / "other.duckdb"
+    run(Warehouse(other, storage_version="v2.0.0"))
+    run(Warehouse(other), fail=True)
+    assert tag(other) == "v1.0.0+"
+    assert cli_json(cli, other, "SELECT status FROM runs ORDER BY started_at;") == [{"status": "succeeded"},
+                                                                                   {"status": "failed"}]
 
 
 def test_compaction_failed_runs_and_recovery_keep_the_storage_version(cli, tmp_path):

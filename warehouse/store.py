@@ -123,6 +123,7 @@ def _run_id_taken(db_path: Path, run_id: str, status: str) -> WarehouseError:
 def _record_failed_run(db_path: Path, row: dict, error: str, storage_version: str) -> None:
     """Publish the previous state plus one runs row saying this run failed (nothing else of it)."""
     staging = files.staging_path(db_path, row.get("run_id") or "unknown", ".failed")
+    converted = files.staging_path(db_path, row.get("run_id") or "unknown", ".failed-compact")
     try:
         files.copy_published(db_path, staging)
         con = _open_staging(staging, storage_version)
@@ -133,11 +134,15 @@ def _record_failed_run(db_path: Path, row: dict, error: str, storage_version: st
                 _insert_run_row(con, {**row, "status": "failed", "finished_at": _utcnow(), "error": error[:4000]})
                 create_views(con)
             con.execute("CHECKPOINT")
+            convert = not storage.readable_by(storage.file_storage_version(con), storage_version)
         finally:
             con.close()
-        files.publish(staging, db_path)
+        if convert:  # a file in a format the setting's clients cannot read (see commit)
+            files.compact(staging, converted, storage_version)
+        files.publish(converted if convert else staging, db_path)
     finally:
         files.remove_db_files(staging)
+        files.remove_db_files(converted)
 
 
 class Warehouse:
