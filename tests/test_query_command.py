@@ -53,7 +53,7 @@ def test_column_labels_are_validated_naming_the_key(tmp_path, monkeypatch):
     missing = sorted({c for cols in pinned.values() for c, _ in cols} - set(labels.headers()))
     assert missing == []
     data = tmp_path / "data"
-    shutil.copytree(data_dir(), data)
+    shutil.copytree(data_dir(), data, ignore=shutil.ignore_patterns("warehouse"))  # not the databases
     path = data / "labels" / "columns.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     doc["columns"]["pv_irr"]["format"] = "percentage"
