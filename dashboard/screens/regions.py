@@ -1,0 +1,30 @@
+"""地区: the 总览 figures by province, as a ranked chart and a table."""
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from dashboard import labels, ui
+
+ctx = ui.context()
+ui.page_header("地区", ctx)
+
+regions = ctx.query("regions")
+if regions.height == 0:
+    st.info("当前筛选下没有客户。请放宽左侧的筛选条件。")
+    st.stop()
+
+METRICS = ["co2_reduction_t", "accounts", "annual_kwh", "current_cost_yuan", "extra_cost_low_yuan",
+           "opportunities", "saving_share"]
+metric = st.selectbox("排名依据", METRICS, key="region_metric", format_func=labels.COLUMNS.get)
+shown = labels.for_display(regions)
+col, prov = labels.COLUMNS[metric], labels.COLUMNS["province"]
+fmt = ".0%" if metric == "saving_share" else ",.0f"
+st.altair_chart(alt.Chart(shown.to_pandas()).mark_bar(color="#2e7d32").encode(
+    y=alt.Y(f"{prov}:N", sort="-x", title=None),
+    x=alt.X(f"{col}:Q", title=col, axis=alt.Axis(format=".0%" if metric == "saving_share" else "~s")),
+    tooltip=[f"{prov}:N", alt.Tooltip(f"{col}:Q", format=fmt), f"{labels.COLUMNS['accounts']}:Q"],
+).properties(height=max(220, 22 * regions.height)), width="stretch")
+
+st.subheader("各省明细")
+ui.table(regions, "regions", f"地区_{ctx.filters.run_id}")
