@@ -19,7 +19,7 @@ from dashboard import ui  # noqa: E402
 st.set_page_config(page_title="绿电营销看板", page_icon=":material/bolt:", layout="wide")
 
 PAGES = [
-    st.Page("screens/overview.py", title="总览", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("screens/overview.py", title="总览", icon=":material/dashboard:", default=True),
     st.Page("screens/opportunities.py", title="机会", icon=":material/savings:", url_path="opportunities"),
     st.Page("screens/regions.py", title="地区", icon=":material/map:", url_path="regions"),
     st.Page("screens/segment_changes.py", title="细分变化", icon=":material/swap_horiz:", url_path="segment-changes"),

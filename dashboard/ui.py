@@ -16,7 +16,7 @@ from . import labels
 from .data import DashboardDataError, FileChanged, Filters, Scope, Snapshot, WarehouseState, warehouse_state
 from .export import xlsx_bytes
 
-DB_ENV = "GREENPOWER_DASHBOARD_DB"
+from .command import DB_ENV  # noqa: E402
 LATEST = "__latest__"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILTERS = (("segment", "segments", "细分"), ("province", "provinces", "省份"),
@@ -186,32 +186,53 @@ def when(ts) -> str:
     return ts.strftime("%Y-%m-%d %H:%M") if ts is not None else "—"
 
 
+UNITS = {"yuan": "元", "kwh": "千瓦时", "t": "吨"}
+
+
+def scale_for(x: float | None) -> tuple[float, str]:
+    """The divisor and prefix that keep a figure short: 亿 (1e8), 万 (1e4) or none."""
+    a = abs(x or 0)
+    return (1e8, "亿") if a >= 1e8 else (1e4, "万") if a >= 1e4 else (1.0, "")
+
+
+def scaled(x: float | None, unit: str, like: float | None = None) -> tuple[str, str]:
+    """(number, unit) for a metric: 42.20, 亿元. ``like``: take the scale of this figure instead."""
+    if x is None:
+        return "—", UNITS[unit]
+    div, prefix = scale_for(like if like is not None else x)
+    digits = 0 if div == 1 and unit != "t" else 2 if div == 1e8 else 1
+    return f"{x / div:,.{digits}f}", prefix + UNITS[unit]
+
+
+def metric(slot, label: str, x: float | None, unit: str, help: str | None = None) -> None:
+    value, unit_text = scaled(x, unit)
+    slot.metric(f"{label}（{unit_text}）", value, help=help)
+
+
+def metric_range(slot, label: str, low: float | None, high: float | None, unit: str) -> None:
+    big = max(abs(low or 0), abs(high or 0))
+    lo, unit_text = scaled(low, unit, like=big)
+    hi, _ = scaled(high, unit, like=big)
+    slot.metric(f"{label}（{unit_text}）", f"{lo} – {hi}")
+
+
 def yuan(x: float | None) -> str:
-    if x is None:
-        return "—"
-    if abs(x) >= 1e8:
-        return f"{x / 1e8:,.2f} 亿元"
-    if abs(x) >= 1e4:
-        return f"{x / 1e4:,.1f} 万元"
-    return f"{x:,.0f} 元"
-
-
-def kwh(x: float | None) -> str:
-    if x is None:
-        return "—"
-    if abs(x) >= 1e8:
-        return f"{x / 1e8:,.2f} 亿千瓦时"
-    if abs(x) >= 1e4:
-        return f"{x / 1e4:,.1f} 万千瓦时"
-    return f"{x:,.0f} 千瓦时"
+    value, unit = scaled(x, "yuan")
+    return f"{value} {unit}"
 
 
 def tonnes(x: float | None) -> str:
-    if x is None:
-        return "—"
-    if abs(x) >= 1e4:
-        return f"{x / 1e4:,.2f} 万吨"
-    return f"{x:,.1f} 吨"
+    value, unit = scaled(x, "t")
+    return f"{value} {unit}"
+
+
+def axis(values, unit: str, title: str = ""):
+    """An Altair axis in 亿/万 of ``unit`` (Chinese managers read 亿元, not 2.5G)."""
+    import altair as alt
+    big = max((abs(v) for v in values if v is not None), default=0)
+    div, prefix = scale_for(big)
+    return alt.Axis(title=f"{title}（{prefix}{UNITS[unit]}）" if title else f"{prefix}{UNITS[unit]}",
+                    labelExpr=f"format(datum.value / {div}, ',~r')")
 
 
 def count(x: int | None) -> str:
@@ -235,11 +256,26 @@ def column_config(df: pl.DataFrame) -> dict[str, Any]:
     return cfg
 
 
+ROUND_DIGITS = {"_t": 1, "_yuan": 0, "_kwh": 0, "_kw": 1, "_years": 1}
+
+
+def rounded(df: pl.DataFrame) -> pl.DataFrame:
+    """Screen precision: 元 and 千瓦时 whole, tonnes and kW to one decimal (the export keeps every digit)."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        digits = next((d for suffix, d in ROUND_DIGITS.items() if name.endswith(suffix)), None)
+        if digits is not None and dtype.is_float():
+            exprs.append(pl.col(name).round(digits))
+    return df.with_columns(exprs) if exprs else df
+
+
 def table(df: pl.DataFrame, key: str, file_name: str, *, height: int | str = "auto") -> None:
-    """The table as the page shows it (Chinese headings and names) and an Excel export of exactly that."""
-    shown = labels.for_display(df)
-    st.dataframe(shown, hide_index=True, column_config=column_config(df), key=key, height=height)
-    st.download_button("导出 Excel", data=lambda: xlsx_bytes(shown), file_name=f"{file_name}.xlsx",
+    """The table as the page shows it (Chinese headings and names) and an Excel export of the same rows
+    and columns, at full precision."""
+    exported = labels.for_display(df)
+    st.dataframe(labels.for_display(rounded(df)), hide_index=True, column_config=column_config(df), key=key,
+                 height=height)
+    st.download_button("导出 Excel", data=lambda: xlsx_bytes(exported), file_name=f"{file_name}.xlsx",
                        mime=XLSX_MIME, key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
 
 

@@ -16,8 +16,9 @@ s = ctx.query("opportunities_summary").row(0, named=True)
 c = st.columns(4)
 c[0].metric("机会客户", ui.count(s["opportunities"]), help=f"筛选范围内共 {s['accounts']:,} 户")
 c[1].metric("光伏有收益", ui.count(s["pv_pays"]))
-c[2].metric("光伏净现值合计", ui.yuan(s["pv_npv_yuan"]))
-c[3].metric("达标即省钱 · 年节省（乐观）", f"{ui.count(s['saves_at_target'])} 户 · {ui.yuan(s['saving_high_yuan'])}")
+ui.metric(c[2], "光伏净现值合计", s["pv_npv_yuan"], "yuan", help="各户最优光伏模式的净现值之和（25 年，按基准收益率折现）")
+c[3].metric("达标即省钱（户）", ui.count(s["saves_at_target"]),
+            help=f"达到目标绿电比例时按低溢价测算比当前电费更省；合计每年约 {ui.yuan(s['saving_high_yuan'])}")
 
 left, right = st.columns([2, 1])
 order = left.radio("排序", ["npv", "saving"], horizontal=True, key="opp_order",
@@ -42,10 +43,10 @@ if pv.height:
         else labels.COLUMNS["pv_payback_years"]
     st.altair_chart(alt.Chart(shown.to_pandas()).mark_circle(opacity=0.75).encode(
         x=alt.X(f"{x_col}:Q", title=x_col),
-        y=alt.Y(f"{labels.COLUMNS['best_npv_yuan']}:Q", title="净现值（元）", axis=alt.Axis(format="~s")),
+        y=alt.Y(f"{labels.COLUMNS['best_npv_yuan']}:Q", axis=ui.axis(pv["best_npv_yuan"].to_list(), "yuan", "净现值")),
         size=alt.Size(f"{labels.COLUMNS['pv_capacity_kw']}:Q", legend=None),
         color=alt.Color(f"{labels.COLUMNS['segment']}:N", legend=alt.Legend(orient="bottom")),
-        tooltip=list(shown.columns)), width="stretch")
+        tooltip=list(shown.columns)).properties(height=260), width="stretch")
 
 st.subheader("机会客户排名")
 ui.table(opps, "opportunities", f"机会_{ctx.filters.run_id}", height=420)

@@ -17,12 +17,12 @@ per_segment = seg.filter(~pl.col("is_total")).drop("is_total")
 if total["accounts"] == 0:
     st.info("当前筛选下没有客户。请放宽左侧的筛选条件。")
 else:
-    c = st.columns(5)
+    c = st.columns([2, 3, 3, 4, 3])
     c[0].metric("客户数", ui.count(total["accounts"]))
-    c[1].metric("年用电量", ui.kwh(total["annual_kwh"]))
-    c[2].metric("当前电费（年）", ui.yuan(total["current_cost_yuan"]))
-    c[3].metric("绿电成本（低–高）", f"{ui.yuan(total['green_cost_low_yuan'])} – {ui.yuan(total['green_cost_high_yuan'])}")
-    c[4].metric("可减排", ui.tonnes(total["co2_reduction_t"]))
+    ui.metric(c[1], "年用电量", total["annual_kwh"], "kwh")
+    ui.metric(c[2], "当前电费", total["current_cost_yuan"], "yuan", help="现有用电方式下的年电费")
+    ui.metric_range(c[3], "绿电成本 低–高", total["green_cost_low_yuan"], total["green_cost_high_yuan"], "yuan")
+    ui.metric(c[4], "可减排 CO2", total["co2_reduction_t"], "t", help="达到各户目标绿电比例时的年减排量")
 
     chart_data = labels.for_display(per_segment.select(
         "segment", "current_cost_yuan", "green_cost_low_yuan", "green_cost_high_yuan", "co2_reduction_t"))
@@ -34,7 +34,8 @@ else:
         bars = alt.Chart(chart_data.to_pandas()).transform_fold(costs, as_=["项目", "元"]).mark_bar().encode(
             x=alt.X(f"{seg_col}:N", title=None, axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("项目:N", sort=costs),
-            y=alt.Y("元:Q", title="元/年", axis=alt.Axis(format="~s")),
+            y=alt.Y("元:Q", axis=ui.axis(per_segment["green_cost_high_yuan"].to_list()
+                                         + per_segment["current_cost_yuan"].to_list(), "yuan", "每年")),
             color=alt.Color("项目:N", sort=costs, title=None, legend=alt.Legend(orient="bottom"),
                             scale=alt.Scale(range=["#9aa5b1", "#4caf50", "#1b5e20"])),
             tooltip=[f"{seg_col}:N", "项目:N", alt.Tooltip("元:Q", format=",.0f")])
@@ -44,7 +45,7 @@ else:
         co2 = labels.COLUMNS["co2_reduction_t"]
         st.altair_chart(alt.Chart(chart_data.to_pandas()).mark_bar(color="#2e7d32").encode(
             x=alt.X(f"{seg_col}:N", title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y(f"{co2}:Q", title="吨CO2", axis=alt.Axis(format="~s")),
+            y=alt.Y(f"{co2}:Q", axis=ui.axis(per_segment["co2_reduction_t"].to_list(), "t", "CO2")),
             tooltip=[f"{seg_col}:N", alt.Tooltip(f"{co2}:Q", format=",.1f")]), width="stretch")
 
     st.subheader("各细分明细")

@@ -19,11 +19,13 @@ if changes.height == 0:
     st.stop()
 
 moves = ctx.query("segment_transitions")
-c = st.columns(3)
-c[0].metric("改变细分的客户", ui.count(changes.height))
+head = ctx.query("segment_changes_summary").row(0, named=True)
+c = st.columns([2, 3, 2])
+c[0].metric("改变细分的客户", ui.count(head["accounts"]))
 top = moves.row(0, named=True)
-c[1].metric("最多的变化", f"{labels.label('segment', top['previous_segment'])} → {labels.label('segment', top['segment'])}")
-c[2].metric("涉及减排量", ui.tonnes(changes["co2_reduction_t"].sum()))
+c[1].metric(f"最多的变化（{top['accounts']:,} 户）",
+            f"{labels.label('segment', top['previous_segment'])}→{labels.label('segment', top['segment'])}")
+ui.metric(c[2], "这些客户可减排 CO2", head["co2_reduction_t"], "t")
 
 left, right = st.columns([2, 3])
 with left:

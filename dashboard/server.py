@@ -1,0 +1,32 @@
+"""The served process (``gp dashboard`` execs ``python -m dashboard.server run dashboard/app.py …``).
+
+Imports what the pages need (Polars, DuckDB, Altair, the SQL layer, the segment names) before Streamlit
+starts listening, so the first manager to open the page does not wait for them; then hands over to
+Streamlit's own command line with the arguments given.
+"""
+from __future__ import annotations
+
+import sys
+
+
+def preload() -> None:
+    import altair  # noqa: F401
+    import duckdb  # noqa: F401
+    import polars  # noqa: F401
+
+    from dashboard import data, export, labels  # noqa: F401  (not ui: its caches need the running server)
+    labels.segments()
+    labels.packages()
+    for sql in data.SQL_DIR.glob("*.sql"):
+        data.sql_text(sql.stem)
+
+
+def main() -> int:
+    from streamlit.web import cli
+    preload()
+    sys.argv = ["streamlit", *sys.argv[1:]]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
