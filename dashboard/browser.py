@@ -87,10 +87,13 @@ class Browser:
     def goto(self, url: str) -> None:
         self.call("Page.navigate", url=url)
 
-    def wait_until_done(self, text: str | None = None, timeout: float = 60, settle: float = 0.3) -> float:
-        """Wait until the app's script run is over (and ``text`` is on the page); seconds waited."""
+    def wait_until_done(self, text: str | tuple[str, ...] | None = None, timeout: float = 60,
+                        settle: float = 0.3) -> float:
+        """Wait until the app's script run is over and ``text`` (or one of several) is on the page; seconds waited."""
         start = time.monotonic()
-        cond = SCRIPT_DONE if text is None else f"({SCRIPT_DONE}) && document.body.innerText.includes({json.dumps(text)})"
+        texts = (text,) if isinstance(text, str) else tuple(text or ())
+        found = " || ".join(f"document.body.innerText.includes({json.dumps(t)})" for t in texts)
+        cond = SCRIPT_DONE if not texts else f"({SCRIPT_DONE}) && ({found})"
         while True:
             if self.eval(cond):
                 elapsed = time.monotonic() - start

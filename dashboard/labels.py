@@ -61,6 +61,8 @@ def for_display(df: pl.DataFrame) -> pl.DataFrame:
     maps = code_maps()
     out = df.with_columns(pl.col(c).replace_strict(m, default=pl.col(c), return_dtype=pl.String)
                           for c, m in maps.items() if c in df.columns)
+    if "sales_rep" in out.columns:
+        out = out.with_columns(pl.col("sales_rep").fill_null("（未填）").replace("", "（未填）"))
     return out.rename({c: COLUMNS[c] for c in out.columns if c in COLUMNS})
 
 

@@ -12,9 +12,9 @@ from dashboard.browser import Browser
 # url path -> (file name, text that is on the page once it is drawn)
 PAGES = {
     "": ("overview", "本次运行情况"),          # the default page lives at /
-    "opportunities": ("opportunities", "报价单 PDF"),
-    "regions": ("regions", "各省明细"),
-    "segment-changes": ("segment_changes", "客户明细"),
+    "opportunities": ("opportunities", ("报价单 PDF", "没有光伏有收益")),
+    "regions": ("regions", ("各省明细", "当前筛选下没有客户")),
+    "segment-changes": ("segment_changes", ("客户明细", "还没有可比较的上一次运行", "没有客户改变细分")),
 }
 
 

@@ -34,6 +34,26 @@ total = opps["total_opportunities"][0]
 opps = opps.drop("total_opportunities")
 st.caption(f"共 {total:,} 户机会客户，显示排名前 {opps.height:,} 户。")
 
+st.subheader("机会客户排名")
+ui.table(opps, "opportunities", f"机会_{ctx.filters.run_id}", height=420)
+
+st.subheader("报价单 PDF")
+with_offer = opps.filter(pl.col("offer_status").is_in(["rendered", "unchanged"]))
+if with_offer.height == 0:
+    st.info("这次运行没有为这些客户生成报价单（例如以 --no-pdf 运行）。")
+else:
+    names = dict(zip(with_offer["account_id"].to_list(),
+                     (f"{r}. {n}（{a}）" for r, n, a in with_offer.select("rank", "name", "account_id").iter_rows())))
+    pick, button = st.columns([3, 1], vertical_alignment="bottom")
+    account = pick.selectbox("客户", list(names), key="opp_offer", format_func=names.get)
+    found = offer_pdf(ctx.snap, ctx.filters, account)
+    if found is None:
+        pick.warning("找不到这位客户在本次运行中记录的报价单文件（可能已被清理或移动）。")
+    else:
+        file_name, data = found
+        button.download_button("打开报价单 PDF", data=data, file_name=file_name, mime="application/pdf",
+                           key="opp_pdf", on_click="ignore", type="primary", icon=":material/picture_as_pdf:")
+
 pv = opps.filter(pl.col("pv_pays"))
 if pv.height:
     st.subheader("光伏：净现值与回本")
@@ -47,22 +67,3 @@ if pv.height:
         size=alt.Size(f"{labels.COLUMNS['pv_capacity_kw']}:Q", legend=None),
         color=alt.Color(f"{labels.COLUMNS['segment']}:N", legend=alt.Legend(orient="bottom")),
         tooltip=list(shown.columns)).properties(height=260), width="stretch")
-
-st.subheader("机会客户排名")
-ui.table(opps, "opportunities", f"机会_{ctx.filters.run_id}", height=420)
-
-st.subheader("报价单 PDF")
-with_offer = opps.filter(pl.col("offer_status").is_in(["rendered", "unchanged"]))
-if with_offer.height == 0:
-    st.info("这次运行没有为这些客户生成报价单（例如以 --no-pdf 运行）。")
-else:
-    names = dict(zip(with_offer["account_id"].to_list(),
-                     (f"{r}. {n}（{a}）" for r, n, a in with_offer.select("rank", "name", "account_id").iter_rows())))
-    account = st.selectbox("客户", list(names), key="opp_offer", format_func=names.get)
-    found = offer_pdf(ctx.snap, ctx.filters, account)
-    if found is None:
-        st.warning("找不到这位客户在本次运行中记录的报价单文件（可能已被清理或移动）。")
-    else:
-        file_name, data = found
-        st.download_button("打开报价单 PDF", data=data, file_name=file_name, mime="application/pdf",
-                           key="opp_pdf", on_click="ignore", type="primary", icon=":material/picture_as_pdf:")

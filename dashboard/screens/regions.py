@@ -17,11 +17,11 @@ if regions.height == 0:
 METRICS = ["co2_reduction_t", "accounts", "annual_kwh", "current_cost_yuan", "extra_cost_low_yuan",
            "opportunities", "saving_share"]
 UNIT = {"co2_reduction_t": "t", "annual_kwh": "kwh", "current_cost_yuan": "yuan", "extra_cost_low_yuan": "yuan"}
-metric = st.selectbox("排名依据", METRICS, key="region_metric", format_func=labels.COLUMNS.get)
+left, right = st.columns([2, 3])
+metric = left.selectbox("排名依据", METRICS, key="region_metric", format_func=labels.COLUMNS.get)
 shown = labels.for_display(regions)
 col, prov = labels.COLUMNS[metric], labels.COLUMNS["province"]
 fmt = ".0%" if metric == "saving_share" else ",.0f"
-left, right = st.columns([2, 3])
 left.altair_chart(alt.Chart(shown.to_pandas()).mark_bar(color="#2e7d32").encode(
     y=alt.Y(f"{prov}:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=120)),
     x=alt.X(f"{col}:Q", axis=alt.Axis(format=".0%", title=col) if metric == "saving_share"
