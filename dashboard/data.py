@@ -25,6 +25,8 @@ import hashlib
 import os
 import re
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -249,3 +251,107 @@ def offer_pdf(snap: Snapshot, filters: Filters, account_id: str) -> tuple[str, b
     if row["sha256"] and hashlib.sha256(data).hexdigest() != row["sha256"]:
         return None
     return target.name, data
+
+
+# ---------------------------------------------------------------- results cache and warm-up
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+@lru_cache(maxsize=None)
+def params_used(name: str) -> frozenset[str]:
+    return frozenset(_PARAM.findall(compose(name)))
+
+
+class ResultCache:
+    """Query results per (published file identity, query, parameters it uses), least recently used out.
+    A new publish is a new identity, so nothing stale is ever served; old entries age out."""
+
+    def __init__(self, max_entries: int = 512):
+        self.max_entries = max_entries
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+            return None
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+CACHE = ResultCache()
+
+
+def cached_query(snap: Snapshot, name: str, params: dict[str, Any]) -> pl.DataFrame:
+    used = params_used(name)
+    key = (snap.identity, name, _freeze({k: v for k, v in params.items() if k in used}))
+    hit = CACHE.get(key)
+    if hit is None:
+        hit = snap.query(name, params)
+        CACHE.put(key, hit)
+    return hit
+
+
+def cached_state(snap: Snapshot) -> WarehouseState:
+    key = (snap.identity, "__state__")
+    hit = CACHE.get(key)
+    if hit is None:
+        hit = warehouse_state(snap)
+        CACHE.put(key, hit)
+    return hit
+
+
+# what each page asks for when it opens: the latest run, no filter (ui.sidebar's defaults)
+FIRST_LOAD = (("filter_options", {}), ("overview_segments", {}), ("run_summary", {}),
+              ("opportunities_summary", {}), ("opportunities", {"order": "npv", "limit": 100}), ("regions", {}),
+              ("segment_changes", {}), ("segment_changes_summary", {}), ("segment_transitions", {}))
+
+
+def warm(db_path: Path, scope: Scope | None = None) -> bool:
+    """Run every page's first-load queries on the published file into the cache (True when it did)."""
+    snap = Snapshot(db_path)
+    if snap.identity is None:
+        return False
+    try:
+        state = cached_state(snap)
+        filters = Filters(run_id=state.latest_run_id, scope=scope or Scope())
+        for name, extra in FIRST_LOAD:
+            cached_query(snap, name, {**filters.params(), **extra})
+        return True
+    except (DashboardDataError, FileChanged):
+        return False
+    finally:
+        snap.close()
+
+
+def keep_warm(db_path: Path, interval_s: float = 5.0, stop: threading.Event | None = None) -> None:
+    """Warm the cache whenever the published file changes (a run published): the first manager to open
+    a page after the nightly run gets it from the cache. Reads like a page does (read-only, briefly)."""
+    stop = stop or threading.Event()
+    seen = None
+    while not stop.is_set():
+        identity = file_identity(Path(db_path))
+        if identity is not None and identity != seen:
+            try:
+                if warm(Path(db_path)):
+                    seen = identity
+            except Exception:  # noqa: BLE001 - warming is an optimisation; the page reports real errors
+                seen = identity
+        stop.wait(interval_s)

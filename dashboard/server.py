@@ -22,8 +22,17 @@ def preload() -> None:
 
 
 def main() -> int:
+    import os
+    import threading
+    from pathlib import Path
+
     from streamlit.web import cli
+
+    from dashboard.command import DB_ENV
+    from dashboard.data import keep_warm
     preload()
+    if os.environ.get(DB_ENV):   # every page's first-load figures are ready when a run has been published
+        threading.Thread(target=keep_warm, args=(Path(os.environ[DB_ENV]),), name="warm-cache", daemon=True).start()
     sys.argv = ["streamlit", *sys.argv[1:]]
     return cli.main()
 

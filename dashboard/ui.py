@@ -13,7 +13,8 @@ import polars as pl
 import streamlit as st
 
 from . import labels
-from .data import DashboardDataError, FileChanged, Filters, Scope, Snapshot, WarehouseState, warehouse_state
+from .data import (DashboardDataError, FileChanged, Filters, Scope, Snapshot, WarehouseState, cached_query,
+                   cached_state, warehouse_state)
 from .export import xlsx_bytes
 
 from .command import DB_ENV  # noqa: E402
@@ -38,28 +39,6 @@ def current_scope() -> Scope:
 
 # ---------------------------------------------------------------- cached queries
 
-def _freeze(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    return value
-
-
-def _thaw(frozen: tuple) -> dict[str, Any]:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in frozen}
-
-
-@st.cache_data(ttl=3600, max_entries=400, show_spinner=False)
-def _cached(identity: tuple, name: str, frozen: tuple, _snap: Snapshot) -> pl.DataFrame:
-    return _snap.query(name, _thaw(frozen))
-
-
-@st.cache_data(ttl=3600, max_entries=50, show_spinner=False)
-def _cached_state(identity: tuple, _snap: Snapshot) -> WarehouseState:
-    return warehouse_state(_snap)
-
-
 @dataclass
 class PageContext:
     snap: Snapshot
@@ -68,8 +47,7 @@ class PageContext:
 
     def query(self, name: str, **extra: Any) -> pl.DataFrame:
         """``sql/<name>.sql`` over the filtered run (cached per published file, run, filters and arguments)."""
-        params = {**self.filters.params(), **extra}
-        return _cached(self.snap.identity, name, _freeze(params), self.snap)
+        return cached_query(self.snap, name, {**self.filters.params(), **extra})
 
     @property
     def run(self) -> dict:
@@ -90,7 +68,7 @@ def open_context() -> PageContext | None:
     snap = Snapshot(db_path())
     _local.snap = snap
     try:
-        state = _cached_state(snap.identity, snap) if snap.identity else warehouse_state(snap)
+        state = cached_state(snap) if snap.identity else warehouse_state(snap)
     except DashboardDataError as e:
         st.info(str(e), icon="ℹ️")
         return None
@@ -151,7 +129,7 @@ def sidebar(snap: Snapshot, state: WarehouseState) -> Filters:
     _keep_valid("f_run", run_options, multi=False)
     choice = sb.selectbox("运行", run_options, key="f_run", format_func=lambda r: _run_label(state, r))
     run_id = state.latest_run_id if choice == LATEST else choice
-    opts = _cached(snap.identity, "filter_options", _freeze({"run_id": run_id}), snap)
+    opts = cached_query(snap, "filter_options", {"run_id": run_id})
     chosen: dict[str, tuple[str, ...]] = {}
     for column, param, title in FILTERS:
         rows = opts.filter(pl.col("filter") == column)

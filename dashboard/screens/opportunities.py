@@ -30,9 +30,7 @@ if opps.height == 0:
     st.info("当前筛选下没有光伏有收益或达标即省钱的客户。")
     st.stop()
 
-total = opps["total_opportunities"][0]
-opps = opps.drop("total_opportunities")
-st.caption(f"共 {total:,} 户机会客户，显示排名前 {opps.height:,} 户。")
+st.caption(f"共 {s['opportunities']:,} 户机会客户，显示排名前 {opps.height:,} 户。")
 
 st.subheader("机会客户排名")
 ui.table(opps, "opportunities", f"机会_{ctx.filters.run_id}", height=420)
