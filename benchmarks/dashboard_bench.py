@@ -21,6 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 from dashboard.browser import Browser
 from dashboard.screenshots import PAGES
 
@@ -46,6 +48,21 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 300) -> flo
     raise TimeoutError("gp dashboard did not start")
 
 
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes and their children so far (the machine is shared: CPU
+    time says what a page load costs whatever else runs; wall time depends on the neighbours)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            for p in [proc, *proc.children(recursive=True)]:
+                t = p.cpu_times()
+                total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def run(db: Path, loads: int = 3, settle_s: float = 0) -> dict:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -57,17 +74,23 @@ def run(db: Path, loads: int = 3, settle_s: float = 0) -> dict:
         time.sleep(settle_s)     # the server warms its cache after start: settle_s > 0 measures a warmed server
         pages = {}
         for path, (name, text) in PAGES.items():
-            times = []
+            times, server_cpu, browser_cpu = [], [], []
             for i in range(1 + loads):
                 with Browser(1400, 900) as browser:     # a fresh browser: a new session every time
+                    c_server, c_browser = _cpu_s([proc.pid]), _cpu_s([browser.proc.pid])
                     t0 = time.monotonic()
                     browser.goto(url + path)
                     browser.wait_until_done(text, timeout=300, settle=0)
                     times.append(time.monotonic() - t0)
-                    print(f"{name} load {i + 1}: {times[-1]:.2f} s", file=sys.stderr, flush=True)
+                    server_cpu.append(_cpu_s([proc.pid]) - c_server)
+                    browser_cpu.append(_cpu_s([browser.proc.pid]) - c_browser)
+                    print(f"{name} load {i + 1}: {times[-1]:.2f} s wall, CPU server {server_cpu[-1]:.2f} s, "
+                          f"browser {browser_cpu[-1]:.2f} s; load average {os.getloadavg()[0]:.1f}",
+                          file=sys.stderr, flush=True)
                     if browser.error_boxes():
                         raise RuntimeError(f"{name}: the page shows an error")
-            pages[name] = {"first_s": round(times[0], 2),
+            pages[name] = {"first_s": round(times[0], 2), "first_server_cpu_s": round(server_cpu[0], 2),
+                           "first_browser_cpu_s": round(browser_cpu[0], 2),
                            "repeat_median_s": round(statistics.median(times[1:]), 2) if loads else None}
         return {"db": str(db), "db_bytes": os.path.getsize(db), "server_start_s": round(started_s, 2),
                 "settle_s": settle_s, "load_average": os.getloadavg(), "pages": pages}
@@ -79,9 +102,10 @@ def run(db: Path, loads: int = 3, settle_s: float = 0) -> dict:
 def report(result: dict) -> str:
     lines = [f"database {result['db']} ({result['db_bytes'] / 1e9:.2f} GB); server ready after "
              f"{result['server_start_s']:.1f} s, first load {result['settle_s']:.0f} s later; load average "
-             + " ".join(f"{x:.1f}" for x in result["load_average"]), f"{'page':<18}{'first load s':>14}{'repeat median s':>18}"]
+             + " ".join(f"{x:.1f}" for x in result["load_average"]), f"{'page':<18}{'first load s':>14}{'server CPU s':>14}{'browser CPU s':>15}{'repeat median s':>18}"]
     for name, r in result["pages"].items():
-        lines.append(f"{name:<18}{r['first_s']:>14.2f}{(r['repeat_median_s'] or 0):>18.2f}")
+        lines.append(f"{name:<18}{r['first_s']:>14.2f}{r['first_server_cpu_s']:>14.2f}{r['first_browser_cpu_s']:>15.2f}"
+                     f"{(r['repeat_median_s'] or 0):>18.2f}")
     return "\n".join(lines)
 
 
