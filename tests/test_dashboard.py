@@ -306,3 +306,33 @@ def test_only_a_failed_run_shows_why(tmp_path, monkeypatch):
     at = page(at, "机会")
     no_errors(at)
     assert any("还没有成功的运行" in i.value for i in at.info)
+
+
+def test_a_replaced_file_is_read_again_and_warming_fills_every_first_view(warehouse, tmp_path):
+    """Publishing replaces the file (os.replace): the cache is keyed by the file, so the next read in the same
+    process sees the new data; the warm-up prepares every page's first view without a page asking."""
+    import os
+
+    from dashboard.data import CACHE, FIRST_LOAD, cached_query, cached_state, params_used, warm
+    published, staged = tmp_path / "gp.duckdb", tmp_path / "gp.duckdb.staging"
+    shutil.copy(warehouse, published)
+    assert warm(published)
+    with Snapshot(published) as snap:
+        state = cached_state(snap)
+        params = Filters(run_id=state.latest_run_id).params()
+        for name, extra in FIRST_LOAD:       # every first view is served from the cache: no connection opened
+            cached_query(snap, name, {**params, **extra})
+        assert snap._con is None
+        before = cached_query(snap, "overview_segments", params)
+    assert before.filter(pl.col("is_total"))["accounts"][0] == N
+
+    shutil.copy(warehouse, staged)
+    with duckdb.connect(str(staged)) as con:       # the next night: three accounts fewer
+        con.execute("DELETE FROM results WHERE run_id = 'd2' AND account_id IN "
+                    "(SELECT account_id FROM results WHERE run_id = 'd2' ORDER BY account_id LIMIT 3)")
+    os.replace(staged, published)
+    with Snapshot(published) as snap:
+        after = cached_query(snap, "overview_segments", params)
+    assert after.filter(pl.col("is_total"))["accounts"][0] == N - 3
+    assert "run_id" in params_used("overview_segments") and "order" not in params_used("overview_segments")
+    CACHE.clear()
