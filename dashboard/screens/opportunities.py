@@ -33,6 +33,8 @@ if opps.height == 0:
 st.caption(f"共 {s['opportunities']:,} 户机会客户，显示排名前 {opps.height:,} 户。")
 
 st.subheader("机会客户排名")
+if opps["pv_breakeven_year"].null_count() == opps.height:   # results written before the break-even year existed
+    opps = opps.drop("pv_breakeven_year")
 ui.table(opps, "opportunities", f"机会_{ctx.filters.run_id}", height=420)
 
 st.subheader("报价单 PDF")
@@ -55,10 +57,11 @@ else:
 pv = opps.filter(pl.col("pv_pays"))
 if pv.height:
     st.subheader("光伏：净现值与回本")
-    shown = labels.for_display(pv.select("name", "segment", "pv_best_mode", "best_npv_yuan", "pv_breakeven_year",
+    shown = labels.for_display(pv.select("name", "segment", "pv_best_mode", "best_npv_yuan",
+                                         *(["pv_breakeven_year"] if "pv_breakeven_year" in pv.columns else []),
                                          "pv_payback_years", "pv_capacity_kw"))
-    x_col = labels.COLUMNS["pv_breakeven_year"] if pv["pv_breakeven_year"].null_count() < pv.height \
-        else labels.COLUMNS["pv_payback_years"]
+    x_col = labels.COLUMNS["pv_breakeven_year"] if "pv_breakeven_year" in pv.columns \
+        and pv["pv_breakeven_year"].null_count() < pv.height else labels.COLUMNS["pv_payback_years"]
     st.altair_chart(alt.Chart(shown.to_pandas()).mark_circle(opacity=0.75).encode(
         x=alt.X(f"{x_col}:Q", title=x_col),
         y=alt.Y(f"{labels.COLUMNS['best_npv_yuan']}:Q", axis=ui.axis(pv["best_npv_yuan"].to_list(), "yuan", "净现值")),
