@@ -129,7 +129,7 @@ def sidebar(snap: Snapshot, state: WarehouseState) -> Filters:
     _keep_valid("f_run", run_options, multi=False)
     choice = sb.selectbox("运行", run_options, key="f_run", format_func=lambda r: _run_label(state, r))
     run_id = state.latest_run_id if choice == LATEST else choice
-    opts = cached_query(snap, "filter_options", {"run_id": run_id})
+    opts = cached_query(snap, "filter_options", Filters(run_id=run_id, scope=current_scope()).params())
     chosen: dict[str, tuple[str, ...]] = {}
     for column, param, title in FILTERS:
         rows = opts.filter(pl.col("filter") == column)

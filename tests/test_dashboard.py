@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import labels
 from dashboard.command import DB_ENV
-from dashboard.data import Filters, Snapshot, offer_pdf
+from dashboard.data import Filters, Scope, Snapshot, offer_pdf
 from dashboard.export import xlsx_bytes
 from reliability_support import sample_rows, write_customers
 
@@ -217,6 +217,26 @@ def test_offer_pdf_is_served_only_as_recorded(warehouse, tmp_path):
                tampered("UPDATE offers SET status = 'failed' WHERE run_id = 'd2' AND account_id = ?", [account])):
         with Snapshot(db) as snap:
             assert offer_pdf(snap, Filters(run_id="d2"), account) is None
+
+
+def test_a_scope_restricts_every_account_level_query(warehouse):
+    """The one place a per-user account filter enters (``Scope`` → ``base.sql``): with it, every page's figures,
+    the filter choices and the offer PDFs cover that rep's accounts only."""
+    rep, n = sql(warehouse, """SELECT sales_rep, count(*) FROM latest_results WHERE sales_rep IS NOT NULL
+                               GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1""")[0]
+    assert n < N
+    scoped = Filters(run_id="d2", scope=Scope(sales_reps=(rep,)))
+    with Snapshot(warehouse) as snap:
+        assert snap.query("overview_segments", scoped.params()).filter(pl.col("is_total"))["accounts"][0] == n
+        options = snap.query("filter_options", scoped.params())
+        assert options.filter(pl.col("filter") == "sales_rep")["value"].to_list() == [rep]
+        assert snap.query("regions", scoped.params())["accounts"].sum() == n
+        shown = snap.query("opportunities", {**scoped.params(), "order": "npv", "limit": 1000})
+        assert set(shown["sales_rep"].to_list()) <= {rep}
+        other = sql(warehouse, "SELECT account_id FROM latest_results WHERE sales_rep IS DISTINCT FROM ? LIMIT 1",
+                    [rep])[0][0]
+        assert offer_pdf(snap, Filters(run_id="d2"), other) is not None
+        assert offer_pdf(snap, scoped, other) is None
 
 
 # ------------------------------------------------------------------ 地区 and 细分变化
