@@ -225,6 +225,8 @@ def test_a_scope_restricts_every_account_level_query(warehouse):
     rep, n = sql(warehouse, """SELECT sales_rep, count(*) FROM latest_results WHERE sales_rep IS NOT NULL
                                GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1""")[0]
     assert n < N
+    other = sql(warehouse, "SELECT account_id FROM latest_results WHERE sales_rep IS DISTINCT FROM ? LIMIT 1",
+                [rep])[0][0]
     scoped = Filters(run_id="d2", scope=Scope(sales_reps=(rep,)))
     with Snapshot(warehouse) as snap:
         assert snap.query("overview_segments", scoped.params()).filter(pl.col("is_total"))["accounts"][0] == n
@@ -233,8 +235,6 @@ def test_a_scope_restricts_every_account_level_query(warehouse):
         assert snap.query("regions", scoped.params())["accounts"].sum() == n
         shown = snap.query("opportunities", {**scoped.params(), "order": "npv", "limit": 1000})
         assert set(shown["sales_rep"].to_list()) <= {rep}
-        other = sql(warehouse, "SELECT account_id FROM latest_results WHERE sales_rep IS DISTINCT FROM ? LIMIT 1",
-                    [rep])[0][0]
         assert offer_pdf(snap, Filters(run_id="d2"), other) is not None
         assert offer_pdf(snap, scoped, other) is None
 
