@@ -275,6 +275,9 @@ def query(
                                       echo=lambda text: out.print(text, highlight=False)))
 
 
+from dashboard.command import dashboard as _dashboard_command  # noqa: E402  (managers' web dashboard)
+app.command("dashboard")(_dashboard_command)
+
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: time and memory, side by side with baselines.")
 app.add_typer(bench_app, name="bench")
 
