@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 
 from flows import steps
 from flows.frames import accounts_for_rerun
-from flows.parameters import RunSettings
+from flows.parameters import RunSettings, from_base_dir
 from flows.pipeline import process
 from intake.schema import CUSTOMER_TYPES, empty_rejects
 from segmentation import SEGMENTS
@@ -39,6 +39,11 @@ class CampaignParameters(RunSettings):
     accounts_file: Path | None = Field(default=None, description="Only the account ids listed in this file "
                                                                  "(one per line, or a CSV with an account_id column)")
     gec_price: float | None = Field(default=None, ge=0, description="Override the GEC price (元 per certificate)")
+
+    @field_validator("customers", "accounts_file")
+    @classmethod
+    def _relative_to_base(cls, v: Path | None) -> Path | None:
+        return from_base_dir(v)
 
     @field_validator("name")
     @classmethod

@@ -236,20 +236,22 @@ def serve(
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
 ) -> None:
-    """Serve the scheduled nightly run: registers the deployment and runs it on schedule until stopped.
+    """Serve the scheduled nightly run and the campaign form: registers the deployments `nightly/nightly` and
+    `campaign/campaign` and runs their flow runs until stopped.
 
-    Needs a Prefect server (PREFECT_API_URL); see the README's "Scheduling the nightly run".
+    Needs a running Prefect server (PREFECT_API_URL); see the README's "Scheduling the nightly run".
     """
-    if not os.environ.get("PREFECT_API_URL"):
-        err.print("[yellow]warning:[/] PREFECT_API_URL is not set: the temporary server cannot schedule runs. "
-                  "Start `prefect server start` and export PREFECT_API_URL (README: Scheduling the nightly run).")
+    from flows.serving import require_prefect_server
+    problem = require_prefect_server()
+    if problem:
+        fail(problem)
 
     def action():
-        from flows.deployment import serve_nightly
+        from flows.deployment import serve_deployments
         from flows.parameters import NightlyParameters
         params = NightlyParameters(customers=customers, out=out_dir, assumptions=assumptions, render_pdf=not no_pdf,
                                    workers=workers, lock_timeout_s=600, **({"db": db} if db else {}))
-        serve_nightly(params, cron=cron, timezone=timezone)
+        serve_deployments(params, cron=cron, timezone=timezone)
 
     guarded(action)
 
