@@ -19,6 +19,7 @@ from flows import steps
 from flows.frames import accounts_for_rerun
 from flows.parameters import RunSettings, from_base_dir
 from flows.pipeline import process
+from flows.runcontrol import cancellable
 from intake.schema import CUSTOMER_TYPES, empty_rejects
 from segmentation import SEGMENTS
 from warehouse import Warehouse
@@ -116,6 +117,7 @@ def latest_accounts(db: Path) -> pl.DataFrame:
 
 
 @flow(name="campaign", description="Offers for a filtered subset of accounts, with optional assumption overrides.")
+@cancellable
 def campaign(params: CampaignParameters) -> dict:
     log = get_run_logger()
     config = steps.load_configuration(params.assumptions, {"gec_price_yuan_per_certificate": params.gec_price})

@@ -18,7 +18,17 @@ from rich.table import Table
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="greenpower: green-power cost model, customer segments and PDF offers for a utility's customers.")
 err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 120)
+# cron, systemd, a pipe: no terminal width to fit, so never cut a figure ("5,632,419,315,…")
+out = Console(width=None if sys.stdout.isatty() else 1_000)
+
+
+def _default_db_text() -> str:
+    from flows.parameters import default_db
+    return str(default_db())
+
+
+# plain parentheses: square brackets in Typer's rich help are markup and vanish
+DB_HELP = f"DuckDB file (default: {_default_db_text()})"
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -112,7 +122,7 @@ def print_summary(summary: dict) -> None:
 @app.command()
 def run(
     customers: Path = typer.Argument(..., help="Customer list: CSV (UTF-8/GBK), .xlsx or Parquet"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
@@ -196,7 +206,7 @@ def campaign(
     accounts: Optional[Path] = typer.Option(None, "--accounts", help="File of account ids (one per line)"),
     gec_price: Optional[float] = typer.Option(None, "--gec-price", min=0, help="GEC price override, 元/certificate"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
@@ -228,7 +238,7 @@ def campaign(
 @app.command()
 def serve(
     customers: Path = typer.Option(..., "--customers", help="Customer list the nightly run reads"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
     cron: str = typer.Option("0 2 * * *", "--cron", help="When to run (cron, in --timezone)"),
@@ -259,7 +269,7 @@ def serve(
 @app.command()
 def query(
     sql: str = typer.Argument(..., help="One SQL statement (read-only)"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Write the result to this CSV file"),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the result to this Excel file"),
     max_rows: int = typer.Option(50, "--max-rows", help="Rows to print"),

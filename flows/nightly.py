@@ -8,9 +8,11 @@ from prefect import flow
 from flows import steps
 from flows.parameters import NightlyParameters
 from flows.pipeline import process
+from flows.runcontrol import cancellable
 
 
 @flow(name="nightly", description="Load the customer list, segment, compute, store, render offers, publish.")
+@cancellable
 def nightly(params: NightlyParameters) -> dict:
     config = steps.load_configuration(params.assumptions)
     checked = steps.load_customers(params.customers, params.sheet)
