@@ -16,11 +16,9 @@ seconds, and no partial offers left behind.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import shutil
 import time
-import typing
 from pathlib import Path
 from typing import Iterator
 
@@ -205,20 +203,12 @@ def in_deployment() -> bool:
         return False
 
 
-def cancellable(fn):
-    """Under ``@flow``: a served run that was cancelled ends Cancelled in Prefect, with the reason (not Failed);
-    outside a deployment the :class:`RunCancelled` goes on to the caller."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except RunCancelled as exc:
-            if in_deployment():
-                return cancelled_state(str(exc))
-            raise
-    # Prefect validates parameters against the annotations in the wrapper's module: give it the real types
-    wrapper.__annotations__ = typing.get_type_hints(fn)
-    return wrapper
+def ended_by_cancellation(exc: RunCancelled):
+    """What a flow does with a :class:`RunCancelled`: a served run ends Cancelled in Prefect with the reason
+    (not Failed); outside a deployment the exception goes on to the caller."""
+    if in_deployment():
+        return cancelled_state(str(exc))
+    raise exc
 
 
-__all__ = ["cancellable", "RunControl", "OutputGuard", "RunCancelled", "cancelled_state", "in_deployment"]
+__all__ = ["ended_by_cancellation", "RunControl", "OutputGuard", "RunCancelled", "cancelled_state", "in_deployment"]
