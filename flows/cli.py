@@ -58,6 +58,24 @@ class _NoTracebackForUserErrors(logging.Filter):
         return True
 
 
+class _OneMessagePerError(logging.Filter):
+    """The command line prints a failure once, as its last line (``guarded``). Prefect's console lines that
+    repeat it — a task or flow run "Finished in state Failed(…)", "Encountered exception during execution" —
+    are dropped from the console; the Prefect server's run logs keep them, and so does GP_DEBUG=1."""
+
+    RUN_LOGGERS = ("prefect.task_runs", "prefect.flow_runs")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if os.environ.get("GP_DEBUG") or not record.name.startswith(self.RUN_LOGGERS):
+            return True
+        text = record.getMessage()
+        if "Retry" in text:                 # a transient error about to be retried: worth seeing
+            return True
+        if record.levelno >= logging.ERROR:
+            return False
+        return not text.startswith(("Finished in state Failed", "Finished in state Crashed"))
+
+
 def quiet_user_error_tracebacks() -> None:
     """Filter the console handlers only; the Prefect server's run logs keep the full traceback."""
     from prefect.logging import configuration
@@ -67,6 +85,9 @@ def quiet_user_error_tracebacks() -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, _NoTracebackForUserErrors) for f in handler.filters):
                 handler.addFilter(_NoTracebackForUserErrors())
+            if not isinstance(handler, logging.FileHandler) and type(handler).__name__ != "APILogHandler" \
+                    and not any(isinstance(f, _OneMessagePerError) for f in handler.filters):
+                handler.addFilter(_OneMessagePerError())
 
 
 def fail(message: str, code: int = 1) -> None:

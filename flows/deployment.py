@@ -16,7 +16,8 @@ Two operational decisions live here:
   Prefect's ``CANCEL_NEW`` collision strategy: when ``gp serve`` (or the server) comes back after
   02:00, the runs Prefect marked *Late* are all due at once; the first takes the slot and runs, the
   others are cancelled by the server ("Deployment concurrency limit reached"). A late run is never
-  dropped: it stays scheduled until something serves it.
+  dropped: it stays scheduled until something serves it, and stopping ``gp serve`` does not pause the
+  schedule (Prefect's default would), so the nights it was down are scheduled and caught up.
 """
 from __future__ import annotations
 
@@ -87,7 +88,10 @@ def serve_deployments(params: NightlyParameters, *, cron: str = DEFAULT_CRON, ti
     os.environ.setdefault(BASE_DIR_ENV, os.getcwd())
     params = _absolute(params)
     os.chdir(code_root())       # served runs start here: the project's packages come first on sys.path
-    serve(nightly_deployment(params, cron=cron, timezone=timezone, name=name), campaign_deployment(params))
+    # pause_on_shutdown=False: stopping `gp serve` (an upgrade, a reboot) must not pause the schedule, or
+    # the nights it is down would never be scheduled, hence never caught up when it is back
+    serve(nightly_deployment(params, cron=cron, timezone=timezone, name=name), campaign_deployment(params),
+          pause_on_shutdown=False)
 
 
 serve_nightly = serve_deployments     # the name earlier versions used

@@ -89,8 +89,23 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
     summary = RunSummary(run_id=run_id, kind=kind, campaign=campaign, db=str(settings.db), offers_folder=offers_folder,
                       rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height,
                       segments=segment_table(segments, model.results), offers=offer_counts)
-    publish_summary_artifact(summary)
+    publish_summary_artifact(summary, manager_receipt(summary, segments, model.results, rejects, config))
     return summary
+
+
+def manager_receipt(summary: RunSummary, segments: pl.DataFrame, results: pl.DataFrame, rejects: pl.DataFrame,
+                    config: steps.Configuration) -> str | None:
+    """The run summary artifact in a manager's terms (``flows/receipt.py``); None if it cannot be built."""
+    from flows.receipt import receipt_facts, receipt_markdown
+    from warehouse import run_query
+    try:
+        changes = run_query(Path(summary.db), "SELECT previous_segment, segment FROM segment_changes") \
+            if summary.kind == "nightly" else None
+        facts = receipt_facts(segments, results, rejects, config.segmentation.playbooks, changes)
+        return receipt_markdown(summary, facts)
+    except Exception as exc:  # noqa: BLE001 - the run is published; a missing receipt must not fail it
+        get_run_logger().warning("run summary for managers not built: %s", exc)
+        return None
 
 
 def summary_markdown(summary: RunSummary) -> str:
@@ -111,11 +126,11 @@ def summary_markdown(summary: RunSummary) -> str:
     return "\n".join(lines)
 
 
-def publish_summary_artifact(summary: RunSummary) -> None:
+def publish_summary_artifact(summary: RunSummary, markdown: str | None = None) -> None:
     """The summary as a Prefect artifact on the flow run (shown in the UI)."""
     from prefect.artifacts import create_markdown_artifact
     key = "campaign-" + summary.campaign if summary.campaign else "nightly-summary"
-    create_markdown_artifact(markdown=summary_markdown(summary), key=_artifact_key(key),
+    create_markdown_artifact(markdown=markdown or summary_markdown(summary), key=_artifact_key(key),
                              description=f"greenpower run {summary.run_id}")
 
 

@@ -197,7 +197,9 @@ def test_schedule_fires_twice_from_a_folder_full_of_decoys_and_the_cli_lists(ser
         nightly, campaign = registered(server, proc, log, since=started - dt.timedelta(seconds=5))
         [schedule] = nightly["schedules"]
         assert schedule["schedule"]["cron"] == "* * * * *" and schedule["schedule"]["timezone"] == "Asia/Shanghai"
-        assert nightly["concurrency_limit"] == 1
+        limit = nightly.get("global_concurrency_limit") or {}
+        assert limit.get("limit") == 1, nightly
+        assert (nightly.get("concurrency_options") or {}).get("collision_strategy") == "CANCEL_NEW", nightly
 
         def two_scheduled_runs_completed():
             runs = [r for r in server.flow_runs(nightly["id"]) if r["auto_scheduled"]]
@@ -250,6 +252,7 @@ def test_missed_nights_run_once_when_serving_resumes(server, workdir):
     started = _now()
     with serving(server, workdir, "--out", "offers", "--no-pdf", log_name="serve-missed.log") as (proc, log):
         nightly, _ = registered(server, proc, log, since=started - dt.timedelta(seconds=5))
+    assert server.deployment("nightly/nightly")["paused"] is False        # stopping gp serve keeps the schedule
     db = workdir / "gp.duckdb"
     before = query(db, "SELECT count(*) FROM runs WHERE kind = 'nightly'")[0][0] if db.exists() else 0
     # three nights scheduled while gp serve was down (as the scheduler leaves them: Scheduled, in the past)
