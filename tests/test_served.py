@@ -149,8 +149,8 @@ def workdir(tmp_path_factory) -> Path:
 
 @contextlib.contextmanager
 def serving(server: Server, workdir: Path, *args: str, log_name: str = "serve.log"):
-    log_path = workdir.parent / f"{workdir.name}-{log_name}"
-    with open(log_path, "ab") as log:
+    log_path = workdir.parent / f"{workdir.name}-{time.monotonic_ns()}-{log_name}"
+    with open(log_path, "wb") as log:
         proc = subprocess.Popen([str(BIN / "gp"), "serve", "--customers", str(SAMPLE), "--db", "gp.duckdb",
                                  "--timezone", "Asia/Shanghai", *args], cwd=workdir, env=server.env(),
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -173,9 +173,12 @@ def wait_for(what: str, check, timeout_s: float, *, logs: tuple[Path, ...] = (),
 
 
 def registered(server: Server, proc: subprocess.Popen, log: Path, *, since: dt.datetime) -> tuple[dict, dict]:
+    """Both deployments, once this ``gp serve`` has registered them and is polling."""
     def both():
         if proc.poll() is not None:
             pytest.fail(f"gp serve exited {proc.returncode}:\n{_tail(log)}")
+        if "being served" not in log.read_text(errors="replace"):
+            return None
         nightly, campaign = server.deployment("nightly/nightly"), server.deployment("campaign/campaign")
         fresh = nightly and dt.datetime.fromisoformat(nightly["updated"]) >= since
         return (nightly, campaign) if fresh and campaign else None
@@ -194,7 +197,7 @@ def _now() -> dt.datetime:
 def test_schedule_fires_twice_from_a_folder_full_of_decoys_and_the_cli_lists(server, workdir):
     started = _now()
     with serving(server, workdir, "--out", "offers", "--cron", "* * * * *", "--no-pdf") as (proc, log):
-        nightly, campaign = registered(server, proc, log, since=started - dt.timedelta(seconds=5))
+        nightly, campaign = registered(server, proc, log, since=started - dt.timedelta(seconds=1))
         [schedule] = nightly["schedules"]
         assert schedule["schedule"]["cron"] == "* * * * *" and schedule["schedule"]["timezone"] == "Asia/Shanghai"
         limit = nightly.get("global_concurrency_limit") or {}
@@ -251,7 +254,7 @@ def test_missed_nights_run_once_when_serving_resumes(server, workdir):
     """Nights due while nothing served them (Prefect marks them Late) run once, not once per night."""
     started = _now()
     with serving(server, workdir, "--out", "offers", "--no-pdf", log_name="serve-missed.log") as (proc, log):
-        nightly, _ = registered(server, proc, log, since=started - dt.timedelta(seconds=5))
+        nightly, _ = registered(server, proc, log, since=started - dt.timedelta(seconds=1))
     assert server.deployment("nightly/nightly")["paused"] is False        # stopping gp serve keeps the schedule
     db = workdir / "gp.duckdb"
     before = query(db, "SELECT count(*) FROM runs WHERE kind = 'nightly'")[0][0] if db.exists() else 0
@@ -283,7 +286,7 @@ def test_cancelled_run_stops_within_seconds_after_a_server_restart(server, workd
     out = workdir / "offers-cancel"
     started = _now()
     with serving(server, workdir, "--out", out.name, "--workers", "1", log_name="serve-cancel.log") as (proc, log):
-        nightly, _ = registered(server, proc, log, since=started - dt.timedelta(seconds=5))
+        nightly, _ = registered(server, proc, log, since=started - dt.timedelta(seconds=1))
         # the issue's case: the server restarts under a running `gp serve`, which reconnects
         server.stop()
         server.start()
