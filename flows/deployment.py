@@ -18,6 +18,8 @@ Two operational decisions live here:
   others are cancelled by the server ("Deployment concurrency limit reached"). A late run is never
   dropped: it stays scheduled until something serves it, and stopping ``gp serve`` does not pause the
   schedule (Prefect's default would), so the nights it was down are scheduled and caught up.
+- **A server restart is survived.** Prefect's runner stops when its server does not answer for a few
+  polls; ``gp serve`` then waits for the server and serves again (:func:`wait_for_server_back`).
 """
 from __future__ import annotations
 
@@ -88,10 +90,34 @@ def serve_deployments(params: NightlyParameters, *, cron: str = DEFAULT_CRON, ti
     os.environ.setdefault(BASE_DIR_ENV, os.getcwd())
     params = _absolute(params)
     os.chdir(code_root())       # served runs start here: the project's packages come first on sys.path
-    # pause_on_shutdown=False: stopping `gp serve` (an upgrade, a reboot) must not pause the schedule, or
-    # the nights it is down would never be scheduled, hence never caught up when it is back
-    serve(nightly_deployment(params, cron=cron, timezone=timezone, name=name), campaign_deployment(params),
-          pause_on_shutdown=False)
+    while True:
+        try:
+            # pause_on_shutdown=False: stopping `gp serve` (an upgrade, a reboot) must not pause the schedule,
+            # or the nights it is down would never be scheduled, hence never caught up when it is back
+            serve(nightly_deployment(params, cron=cron, timezone=timezone, name=name), campaign_deployment(params),
+                  pause_on_shutdown=False)
+            return                      # stopped (Ctrl-C, SIGTERM): Prefect's serve returns
+        except Exception as exc:        # noqa: BLE001 - only a lost server is survived, see below
+            if not wait_for_server_back(exc):
+                raise
+
+
+def wait_for_server_back(exc: BaseException, poll_s: float = 5.0) -> bool:
+    """Prefect's runner gives up when its server stops answering for a few polls (a server restart, an
+    upgrade). Then wait for the server and serve again (False: the server answers, so ``exc`` is a real
+    error)."""
+    import logging
+    import time
+
+    from flows.serving import require_prefect_server
+    if require_prefect_server(timeout_s=5) is None:
+        return False
+    log = logging.getLogger("greenpower.serve")
+    log.warning("lost the Prefect server (%s: %s); serving again when it answers", type(exc).__name__, exc)
+    while require_prefect_server(timeout_s=5) is not None:
+        time.sleep(poll_s)
+    log.warning("the Prefect server answers again: serving")
+    return True
 
 
 serve_nightly = serve_deployments     # the name earlier versions used
