@@ -137,7 +137,7 @@ class RunControl:
             raise
         except BaseException as exc:
             if type(exc).__name__ == "TerminationSignal":
-                state = None if _termination_is_cancel() else self.cancelling_state()
+                state = self.cancelling_state()          # also for the reason the operator gave
                 if _termination_is_cancel() or state is not None:
                     self._cancelled(run, output, _reason(state) if state is not None else
                                     "cancelled from Prefect (the serving process stopped the run)")

@@ -106,23 +106,40 @@ class Server:
             self.proc = None
 
     # ---- the REST API, as the UI uses it
+    def request(self, method: str, url: str, **kw) -> httpx.Response:
+        """A busy SQLite-backed server (just started, loaded machine) answers 503 or drops a connection at
+        times: retry those for up to a minute, as Prefect's own client does."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = self.http.request(method, url, **kw)
+                if r.status_code < 500:
+                    return r
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            else:
+                if time.monotonic() > deadline:
+                    r.raise_for_status()
+            time.sleep(1)
+
     def deployment(self, name: str) -> dict | None:
-        r = self.http.get(f"/deployments/name/{name}")
+        r = self.request("GET", f"/deployments/name/{name}")
         return r.json() if r.status_code == 200 else None
 
     def flow_runs(self, deployment_id: str) -> list[dict]:
-        r = self.http.post("/flow_runs/filter", json={"deployments": {"id": {"any_": [deployment_id]}},
-                                                      "sort": "EXPECTED_START_TIME_ASC", "limit": 200})
+        r = self.request("POST", "/flow_runs/filter", json={"deployments": {"id": {"any_": [deployment_id]}},
+                                                            "sort": "EXPECTED_START_TIME_ASC", "limit": 200})
         r.raise_for_status()
         return r.json()
 
     def flow_run(self, run_id: str) -> dict:
-        r = self.http.get(f"/flow_runs/{run_id}")
+        r = self.request("GET", f"/flow_runs/{run_id}")
         r.raise_for_status()
         return r.json()
 
     def create_run(self, deployment_id: str, **body) -> dict:
-        r = self.http.post(f"/deployments/{deployment_id}/create_flow_run", json=body)
+        r = self.request("POST", f"/deployments/{deployment_id}/create_flow_run", json=body)
         r.raise_for_status()
         return r.json()
 
@@ -295,8 +312,8 @@ def test_cancelled_run_stops_within_seconds_after_a_server_restart(server, workd
                         logs=(log,), interval_s=0.5)
         assert server.flow_run(run["id"])["state_type"] == "RUNNING"
         run_folder = pdfs[0].parent
-        r = server.http.post(f"/flow_runs/{run['id']}/set_state",
-                             json={"state": {"type": "CANCELLING", "message": "stopped by the operator"}})
+        r = server.request("POST", f"/flow_runs/{run['id']}/set_state",
+                           json={"state": {"type": "CANCELLING", "message": "stopped by the operator"}})
         r.raise_for_status()
         t0 = time.monotonic()
         wait_for("the run to be Cancelled", lambda: server.flow_run(run["id"])["state_type"] == "CANCELLED", 60,
