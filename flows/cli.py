@@ -272,8 +272,8 @@ def serve(
 
     Needs a running Prefect server (PREFECT_API_URL); see the README's "Scheduling the nightly run".
     """
-    from flows.serving import require_prefect_server
-    problem = require_prefect_server()
+    from flows.serving import wait_for_prefect_server
+    problem = wait_for_prefect_server()
     if problem:
         fail(problem)
 

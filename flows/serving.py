@@ -26,3 +26,17 @@ def require_prefect_server(timeout_s: float = 10.0) -> str | None:
     except httpx.HTTPError as exc:
         return f"gp serve: the Prefect server at {url} does not answer ({type(exc).__name__}: {exc}); {START_SERVER}"
     return None
+
+
+def wait_for_prefect_server(wait_s: float = 120.0, poll_s: float = 3.0) -> str | None:
+    """Like :func:`require_prefect_server`, but gives a server that is still starting (its database
+    migrations take a minute on a fresh PREFECT_HOME) up to ``wait_s`` seconds. No PREFECT_API_URL: at once."""
+    import time
+
+    from prefect.settings import get_current_settings
+    deadline = time.monotonic() + wait_s
+    while True:
+        problem = require_prefect_server()
+        if problem is None or not get_current_settings().api.url or time.monotonic() >= deadline:
+            return problem
+        time.sleep(poll_s)
