@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from offers.formatting import co2, kwh, money, money_unit, num, tonnes
+from offers.formatting import kwh, money, money_unit, num, tonnes
 
 DASHBOARD_URL_ENV = "GP_DASHBOARD_URL"
 DEFAULT_DASHBOARD = "http://127.0.0.1:8501"
@@ -131,4 +131,4 @@ def receipt_markdown(summary, facts: ReceiptFacts) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ReceiptFacts", "receipt_facts", "receipt_markdown", "dashboard_url", "co2"]
+__all__ = ["ReceiptFacts", "receipt_facts", "receipt_markdown", "dashboard_url"]
