@@ -17,8 +17,10 @@ from pydantic import Field, field_validator
 
 from flows import steps
 from flows.frames import accounts_for_rerun
-from flows.parameters import RunSettings
+from flows.parameters import RunSettings, from_base_dir
 from flows.pipeline import process
+from flows.preflight import wait_for_writer_lock
+from flows.runcontrol import RunCancelled, ended_by_cancellation
 from intake.schema import CUSTOMER_TYPES, empty_rejects
 from segmentation import SEGMENTS
 from warehouse import Warehouse
@@ -39,6 +41,11 @@ class CampaignParameters(RunSettings):
     accounts_file: Path | None = Field(default=None, description="Only the account ids listed in this file "
                                                                  "(one per line, or a CSV with an account_id column)")
     gec_price: float | None = Field(default=None, ge=0, description="Override the GEC price (元 per certificate)")
+
+    @field_validator("customers", "accounts_file")
+    @classmethod
+    def _relative_to_base(cls, v: Path | None) -> Path | None:
+        return from_base_dir(v)
 
     @field_validator("name")
     @classmethod
@@ -113,6 +120,7 @@ def latest_accounts(db: Path) -> pl.DataFrame:
 @flow(name="campaign", description="Offers for a filtered subset of accounts, with optional assumption overrides.")
 def campaign(params: CampaignParameters) -> dict:
     log = get_run_logger()
+    wait_for_writer_lock(params.db, params.lock_timeout_s, log)   # refuse before loading anything
     config = steps.load_configuration(params.assumptions, {"gec_price_yuan_per_certificate": params.gec_price})
     if params.customers is not None:
         checked = steps.load_customers(params.customers, params.sheet)
@@ -123,6 +131,9 @@ def campaign(params: CampaignParameters) -> dict:
         rejects, rows_read, input_path, sha = empty_rejects(), accounts.height, None, None
     selected = select_accounts(accounts, steps.segment(accounts, config), params, config)
     log.info("campaign %s: %d of %d accounts selected", params.name, selected.height, accounts.height)
-    summary = process(selected, rejects, rows_read, config, params, kind="campaign", campaign=params.name,
-                      input_path=input_path, input_sha256=sha, rows_accepted=accounts.height)
+    try:
+        summary = process(selected, rejects, rows_read, config, params, kind="campaign", campaign=params.name,
+                          input_path=input_path, input_sha256=sha, rows_accepted=accounts.height)
+    except RunCancelled as exc:
+        return ended_by_cancellation(exc)
     return summary.as_dict()

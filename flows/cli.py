@@ -18,7 +18,17 @@ from rich.table import Table
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="greenpower: green-power cost model, customer segments and PDF offers for a utility's customers.")
 err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 120)
+# cron, systemd, a pipe: no terminal width to fit, so never cut a figure ("5,632,419,315,…")
+out = Console(width=None if sys.stdout.isatty() else 1_000)
+
+
+def _default_db_text() -> str:
+    from flows.parameters import default_db
+    return str(default_db())
+
+
+# plain parentheses: square brackets in Typer's rich help are markup and vanish
+DB_HELP = f"DuckDB file (default: {_default_db_text()})"
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -48,6 +58,24 @@ class _NoTracebackForUserErrors(logging.Filter):
         return True
 
 
+class _OneMessagePerError(logging.Filter):
+    """The command line prints a failure once, as its last line (``guarded``). Prefect's console lines that
+    repeat it — a task or flow run "Finished in state Failed(…)", "Encountered exception during execution" —
+    are dropped from the console; the Prefect server's run logs keep them, and so does GP_DEBUG=1."""
+
+    RUN_LOGGERS = ("prefect.task_runs", "prefect.flow_runs")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if os.environ.get("GP_DEBUG") or not record.name.startswith(self.RUN_LOGGERS):
+            return True
+        text = record.getMessage()
+        if "Retry" in text:                 # a transient error about to be retried: worth seeing
+            return True
+        if record.levelno >= logging.ERROR:
+            return False
+        return not text.startswith(("Finished in state Failed", "Finished in state Crashed"))
+
+
 def quiet_user_error_tracebacks() -> None:
     """Filter the console handlers only; the Prefect server's run logs keep the full traceback."""
     from prefect.logging import configuration
@@ -57,6 +85,9 @@ def quiet_user_error_tracebacks() -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, _NoTracebackForUserErrors) for f in handler.filters):
                 handler.addFilter(_NoTracebackForUserErrors())
+            if not isinstance(handler, logging.FileHandler) and type(handler).__name__ != "APILogHandler" \
+                    and not any(isinstance(f, _OneMessagePerError) for f in handler.filters):
+                handler.addFilter(_OneMessagePerError())
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -112,7 +143,7 @@ def print_summary(summary: dict) -> None:
 @app.command()
 def run(
     customers: Path = typer.Argument(..., help="Customer list: CSV (UTF-8/GBK), .xlsx or Parquet"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
@@ -196,7 +227,7 @@ def campaign(
     accounts: Optional[Path] = typer.Option(None, "--accounts", help="File of account ids (one per line)"),
     gec_price: Optional[float] = typer.Option(None, "--gec-price", min=0, help="GEC price override, 元/certificate"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
@@ -228,7 +259,7 @@ def campaign(
 @app.command()
 def serve(
     customers: Path = typer.Option(..., "--customers", help="Customer list the nightly run reads"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
     cron: str = typer.Option("0 2 * * *", "--cron", help="When to run (cron, in --timezone)"),
@@ -236,20 +267,22 @@ def serve(
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
 ) -> None:
-    """Serve the scheduled nightly run: registers the deployment and runs it on schedule until stopped.
+    """Serve the scheduled nightly run and the campaign form: registers the deployments `nightly/nightly` and
+    `campaign/campaign` and runs their flow runs until stopped.
 
-    Needs a Prefect server (PREFECT_API_URL); see the README's "Scheduling the nightly run".
+    Needs a running Prefect server (PREFECT_API_URL); see the README's "Scheduling the nightly run".
     """
-    if not os.environ.get("PREFECT_API_URL"):
-        err.print("[yellow]warning:[/] PREFECT_API_URL is not set: the temporary server cannot schedule runs. "
-                  "Start `prefect server start` and export PREFECT_API_URL (README: Scheduling the nightly run).")
+    from flows.serving import wait_for_prefect_server
+    problem = wait_for_prefect_server()
+    if problem:
+        fail(problem)
 
     def action():
-        from flows.deployment import serve_nightly
+        from flows.deployment import serve_deployments
         from flows.parameters import NightlyParameters
         params = NightlyParameters(customers=customers, out=out_dir, assumptions=assumptions, render_pdf=not no_pdf,
                                    workers=workers, lock_timeout_s=600, **({"db": db} if db else {}))
-        serve_nightly(params, cron=cron, timezone=timezone)
+        serve_deployments(params, cron=cron, timezone=timezone)
 
     guarded(action)
 
@@ -259,7 +292,7 @@ def query(
     sql: Optional[str] = typer.Argument(None, help="One SQL statement (read-only); or use --file"),
     file: Optional[str] = typer.Option(None, "--file", "-f", help="Read the statement from this .sql file "
                                                                  "('-': standard input), e.g. docs/questions/*.sql"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Write the result to this CSV file"),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the result to this Excel file (filter row, "
                                                              "percentages as %, widths that fit Chinese)"),

@@ -115,7 +115,7 @@ def previous_offer_folder(previous: pl.DataFrame) -> tuple[pl.DataFrame, Path | 
 @task(name="render offers", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5,
       retry_condition_fn=_retry_if_transient)
 def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, config: Configuration, run_id: str,
-           folder: Path, previous: pl.DataFrame, settings) -> pl.DataFrame:
+           folder: Path, previous: pl.DataFrame, settings, on_progress=None) -> pl.DataFrame:
     """Render every account's PDF offer into ``folder`` (unchanged ones are linked, not rendered), in a pool
     of worker processes, and write the folder's ``manifest.csv``. A failed offer is a row, not a failure."""
     from offers import iter_plan, render_offers, write_manifest
@@ -129,7 +129,7 @@ def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, c
                                   settings.dask_address)
     else:
         offers = render_offers(*inputs, previous=previous, previous_dir=previous_dir, workers=settings.workers,
-                               progress=settings.progress)
+                               progress=settings.progress, on_progress=on_progress)
     write_manifest(offers, accounts, segments, folder)
     counts = dict(offers.group_by("status").len().iter_rows())
     get_run_logger().info("offers in %s: %s", folder, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

@@ -35,7 +35,7 @@ import os
 import re
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -349,6 +349,16 @@ class OfferPool:
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
+    def abort(self) -> None:
+        """Stop now (the run was cancelled): drop queued work and end the worker processes mid-document."""
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+
     def __enter__(self) -> "OfferPool":
         return self
 
@@ -371,13 +381,16 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
                   playbooks: Mapping[str, Mapping], assumptions: Mapping[str, Any], run_id: str, rules_version: str,
                   out_dir: Path, previous: pl.DataFrame | None = None, workers: int = 2, progress: bool = False, *,
                   previous_dir: Path | None = None, branding: Branding | None = None,
-                  issue_date: _dt.date | None = None, chunk_size: int = 8, pool: OfferPool | None = None) -> pl.DataFrame:
+                  issue_date: _dt.date | None = None, chunk_size: int = 8, pool: OfferPool | None = None,
+                  on_progress: Callable[[int, int], None] | None = None) -> pl.DataFrame:
     """Render every account's offer PDF into ``out_dir``; returns the ``offers`` frame (outputs.md).
 
     ``previous``: the last run's ``offers`` rows (account_id, content_hash, path, sha256; optional
     bytes, pages, status) — offers whose content is unchanged and whose file is intact are not
     rendered again. Their files are in ``out_dir`` or, with one folder per run, in ``previous_dir``
     (then hard-linked into ``out_dir``). ``workers``: render processes (ignored when ``pool`` is given).
+    ``on_progress(done, total)``: called as offers complete; an exception it raises (the run was cancelled)
+    stops the workers at once and propagates.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -402,13 +415,17 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
         own_pool = pool is None
         pool = pool or OfferPool(workers, branding)
         bar = _progress(progress, accounts.height)
+        if on_progress is not None:
+            bar = _Notify(bar, on_progress, accounts.height)
+        stopped = True
         try:
             _run_pool(pool, itertools.chain([first], jobs), rows, out_dir, branding, chunk_size, accounts.height, bar)
+            stopped = False
         finally:
             if bar:
                 bar.close()
             if own_pool:
-                pool.close()
+                pool.abort() if stopped else pool.close()
     return pl.DataFrame([rows[i] for i in sorted(rows)], schema=OFFERS_SCHEMA) if rows \
         else pl.DataFrame(schema=OFFERS_SCHEMA)
 
@@ -509,6 +526,22 @@ class _Bar:
 
     def close(self) -> None:
         self.progress.stop()
+
+
+class _Notify:
+    """The progress bar's place in the pool loop, also telling ``on_progress`` (which may stop the run)."""
+
+    def __init__(self, bar: _Bar | None, on_progress: Callable[[int, int], None], total: int):
+        self.bar, self.on_progress, self.total = bar, on_progress, total
+
+    def update(self, completed: int) -> None:
+        if self.bar:
+            self.bar.update(completed)
+        self.on_progress(completed, self.total)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
 
 
 def _progress(enabled: bool, total: int) -> _Bar | None:

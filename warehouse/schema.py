@@ -21,7 +21,7 @@ from .errors import FrameError, WarehouseError
 SCHEMA_VERSION = 1
 
 RUN_KINDS = ("nightly", "campaign", "adhoc")
-RUN_STATUSES = ("running", "succeeded", "failed")
+RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 COUNT_COLUMNS = ("rows_read", "rows_accepted", "rows_rejected",
                  "offers_rendered", "offers_skipped", "offers_failed")
 OFFER_STATUSES = ("rendered", "unchanged", "failed")

@@ -25,7 +25,7 @@ import polars as pl
 
 from . import publish as files
 from . import storage
-from .errors import FrameError, QueryError, WarehouseError
+from .errors import FrameError, QueryError, RunCancelled, WarehouseError
 from .lock import RunLock, is_locked
 from .query import connect_read_only
 from .retention import prune
@@ -120,8 +120,10 @@ def _run_id_taken(db_path: Path, run_id: str, status: str) -> WarehouseError:
     return WarehouseError(f"{db_path}: run_id {run_id} already exists (status {status}); give a new run id")
 
 
-def _record_failed_run(db_path: Path, row: dict, error: str, storage_version: str) -> None:
-    """Publish the previous state plus one runs row saying this run failed (nothing else of it)."""
+def _record_failed_run(db_path: Path, row: dict, error: str, storage_version: str,
+                       status: str = "failed") -> None:
+    """Publish the previous state plus one runs row saying this run failed or was cancelled (nothing else
+    of it)."""
     staging = files.staging_path(db_path, row.get("run_id") or "unknown", ".failed")
     converted = files.staging_path(db_path, row.get("run_id") or "unknown", ".failed-compact")
     try:
@@ -131,7 +133,7 @@ def _record_failed_run(db_path: Path, row: dict, error: str, storage_version: st
             with _transaction(con):
                 ensure_schema(con)
                 con.execute("DELETE FROM runs WHERE run_id = ?", [row["run_id"]])
-                _insert_run_row(con, {**row, "status": "failed", "finished_at": _utcnow(), "error": error[:4000]})
+                _insert_run_row(con, {**row, "status": status, "finished_at": _utcnow(), "error": error[:4000]})
                 create_views(con)
             con.execute("CHECKPOINT")
             convert = not storage.readable_by(storage.file_storage_version(con), storage_version)
@@ -408,6 +410,8 @@ class RunWriter:
         if self.status == "running":
             if exc_type is None:
                 self.commit()
+            elif isinstance(exc, RunCancelled):
+                self.cancel(str(exc))
             else:
                 self.fail(f"{exc_type.__name__}: {exc}")
         return False
@@ -577,8 +581,15 @@ class RunWriter:
             return
         self._abort(str(error) or "failed")
 
-    def _abort(self, error: str) -> None:
-        self.status = "failed"
+    def cancel(self, reason: str) -> None:
+        """Mark the run cancelled (``error`` holds the reason): its rows are discarded, the previous run stays
+        published."""
+        if self.status != "running":
+            return
+        self._abort(str(reason) or "cancelled", status="cancelled")
+
+    def _abort(self, error: str, status: str = "failed") -> None:
+        self.status = status
         row = dict(self._row)
         con, self._con = self._con, None
         self._copy.join()  # its file is removed below
@@ -596,7 +607,7 @@ class RunWriter:
         files.remove_db_files(self.staging_path)
         db = self.warehouse.db_path
         try:
-            _record_failed_run(db, row, error, self.warehouse.storage_version)
+            _record_failed_run(db, row, error, self.warehouse.storage_version, status)
             files.remove_journal(db)
         except Exception as e:  # the next run records it from the journal
             log.error("%s: could not record run %s as failed (%s); the next run will", db, self.run_id, e)
@@ -607,4 +618,4 @@ class RunWriter:
                 pass
         finally:
             self._lock.release()
-        log.warning("run %s failed: %s", self.run_id, error)
+        log.warning("run %s %s: %s", self.run_id, status, error)
