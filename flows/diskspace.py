@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 # Used while the warehouse has no history to measure (measured on the bundled sample: see the README,
 # "When the disk fills"); afterwards the run's own warehouse gives the figures.
-DEFAULT_DB_BYTES_PER_ACCOUNT = 4_000
-DEFAULT_BYTES_PER_OFFER = 400_000
+DEFAULT_DB_BYTES_PER_ACCOUNT = 7_000
+DEFAULT_BYTES_PER_OFFER = 100_000
 MARGIN = 1.2                                  # what an estimate leaves for the unexpected
 MIN_FREE_BYTES = 16 * 2**20                   # never plan to fill a disk to the last block
 

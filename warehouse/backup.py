@@ -101,6 +101,40 @@ def verify_files(folder: Path, manifest: dict) -> None:
             raise WarehouseError(f"{p}: does not match its checksum in {MANIFEST}; the backup is damaged")
 
 
+def _import(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """``IMPORT DATABASE``, except that views are created once what they read exists (DuckDB writes them
+    to ``schema.sql`` in catalog order, which may put a view before the view it reads)."""
+    statements = con.extract_statements((folder / "schema.sql").read_text(encoding="utf-8"))
+    views = [s.query for s in statements if _is_view(s.query)]
+    for s in statements:
+        if not _is_view(s.query):
+            con.execute(s.query)
+    load = (folder / "load.sql").read_text(encoding="utf-8")
+    for s in con.extract_statements(load):
+        con.execute(_relocated(s.query, folder))
+    while views:
+        failed = []
+        for sql in views:
+            try:
+                con.execute(sql)
+            except duckdb.CatalogException:
+                failed.append(sql)
+        if len(failed) == len(views):
+            con.execute(failed[0])        # raises the real error
+        views = failed
+
+
+def _is_view(sql: str) -> bool:
+    return " ".join(sql.split()[:4]).upper().startswith(("CREATE VIEW", "CREATE OR REPLACE VIEW",
+                                                          "CREATE TEMP VIEW"))
+
+
+def _relocated(sql: str, folder: Path) -> str:
+    """``load.sql`` names the folder the backup was written to; read the files where they are now."""
+    import re
+    return re.sub(r"'([^']*/)?([^'/]+\.parquet)'", lambda m: _sql_text(str(folder.resolve() / m.group(2))), sql)
+
+
 @dataclass
 class Loaded:
     manifest: dict
@@ -113,12 +147,13 @@ def restore_backup(db_path: Path, folder: Path) -> Loaded:
     db_path, folder = Path(db_path), Path(folder)
     manifest = read_manifest(folder)
     verify_files(folder, manifest)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
     staging = files.staging_path(db_path, "restore-backup")
     files.remove_db_files(staging)
     try:
         con = open_database(staging)
         try:
-            con.execute(f"IMPORT DATABASE {_sql_text(str(folder))}")
+            _import(con, folder)
             got = fingerprints(con)
             version = con.execute("SELECT version()").fetchone()[0]
             con.execute("CHECKPOINT")
