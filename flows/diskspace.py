@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DB_BYTES_PER_ACCOUNT = 7_000
 DEFAULT_BYTES_PER_OFFER = 100_000
 MARGIN = 1.2                                  # what an estimate leaves for the unexpected
-MIN_FREE_BYTES = 16 * 2**20                   # never plan to fill a disk to the last block
+MIN_FREE_BYTES = 2 * 2**20                    # never plan to fill a disk to the last block
 
 DUCKDB_DISK_FULL = ("no space left on device", "disk quota exceeded", "read-only file system")
 
