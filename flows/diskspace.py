@@ -23,6 +23,7 @@ import duckdb
 
 from offers.diskfull import DISK_FULL_ERRNOS, DiskFull
 from warehouse.dbfile import open_database
+from warehouse.publish import journal_path
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 # "When the disk fills"); afterwards the run's own warehouse gives the figures.
 DEFAULT_DB_BYTES_PER_ACCOUNT = 7_000
 DEFAULT_BYTES_PER_OFFER = 100_000
+MEASURE_FROM_ACCOUNTS = 1_000
 MARGIN = 1.2                                  # what an estimate leaves for the unexpected
 MIN_FREE_BYTES = 2 * 2**20                    # never plan to fill a disk to the last block
 
@@ -118,7 +120,8 @@ def _measured(db: Path) -> tuple[int, float | None, float | None, dict | None]:
         return size, None, None, None
     finally:
         con.close()
-    return size, (size / accounts if accounts else None), per_offer, latest
+    # a small warehouse is mostly fixed overhead (catalog, views): measure per account only from a real history
+    return size, (size / accounts if accounts >= MEASURE_FROM_ACCOUNTS else None), per_offer, latest
 
 
 def estimate(db: Path, accounts: int, offers_folder: Path | None, *, to_render: int | None = None) -> list[Need]:
@@ -191,10 +194,12 @@ def stop_on_disk_full(run, db: Path, offers_folder: Path | None) -> Iterator[Non
         log.debug("disk full during run %s", run.run_id, exc_info=exc)
         removed = _remove_partial(offers_folder, existed)
         run.fail(f"disk full: {folder}")
+        recorded = ("is recorded as failed" if not journal_path(Path(db)).exists() else
+                    "will be recorded as failed by the next run (no room to record it now)")
         raise DiskFullError(
-            f"disk full: {folder}: {_strerror(exc)}. Run {run.run_id} stopped and is recorded as failed; "
-            f"its partial output ({removed}) and staging copy were removed, the published warehouse is "
-            "unchanged. Free some space and run again.", folder) from exc
+            f"disk full: {folder}: {_strerror(exc)}. Run {run.run_id} stopped and {recorded}; its partial "
+            f"output ({removed}) and staging copy were removed, the published warehouse is unchanged. Free "
+            "some space and run again.", folder) from exc
 
 
 def _strerror(exc: BaseException) -> str:
