@@ -87,7 +87,8 @@ def guarded(action):
     except BaseException as exc:  # noqa: BLE001 - the command line must explain every failure
         if os.environ.get("GP_DEBUG"):
             traceback.print_exc()
-        __import__("flows.exitnoise").exitnoise.release_frames(exc)   # no "nanobind: leaked" lines at exit
+        from flows.exitnoise import release_frames
+        release_frames(exc)               # no "nanobind: leaked" lines from DuckDB at exit
         if _speaks_for_itself(exc):
             fail(str(exc))
         text = str(exc)

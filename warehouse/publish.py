@@ -5,6 +5,9 @@
     greenpower.duckdb.journal         the run in progress: written before it touches anything, removed when it has
                                       published (or recorded its failure); found by the next run => that run died
     greenpower.duckdb.staging-<id>    the run's private copy, where it writes; renamed over the published file
+    greenpower.duckdb.gen-<time>      an earlier published file, kept for `gp restore` (generations.py)
+    greenpower.duckdb.verified        inode, size and mtime of the published file when it was read back whole
+    greenpower.duckdb.replaced-<time> the file a restore replaced (kept until the operator deletes it)
 
 Readers that have the published file open keep reading the old inode (a consistent snapshot) after
 ``os.replace``; new connections open the new file. Linux/POSIX only (Windows cannot replace an open file).
