@@ -23,6 +23,8 @@ import duckdb
 
 from offers.diskfull import DISK_FULL_ERRNOS, DiskFull
 from warehouse.dbfile import open_database
+from warehouse.errors import QueryError
+from warehouse.integrity import DamagedWarehouse, looks_damaged
 from warehouse.publish import journal_path
 
 log = logging.getLogger(__name__)
@@ -230,7 +232,13 @@ def refuse_if_no_room(warehouse, settings, accounts, config, out_root: Path, cod
     """The up-front check of a run (``pipeline.process``), before anything is written."""
     to_render = None
     if settings.render_pdf:
-        previous = set(warehouse.previous_offers(out_root).get_column("account_id").to_list())
+        try:
+            previous = set(warehouse.previous_offers(out_root).get_column("account_id").to_list())
+        except (duckdb.Error, QueryError) as e:   # a damaged published file: the refusal names `gp restore`
+            cause = e.__cause__ if isinstance(e, QueryError) and e.__cause__ is not None else e
+            if looks_damaged(cause):
+                raise DamagedWarehouse(warehouse.db_path, str(cause).strip()) from None
+            raise
         to_render = offers_to_render(warehouse.db_path, accounts.get_column("account_id").to_list(), previous,
                                      config.record(), code_version)
     check_room(estimate(warehouse.db_path, accounts.height, out_root if settings.render_pdf else None,
