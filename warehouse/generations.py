@@ -93,7 +93,7 @@ class Restored:
 
 
 def _now_stamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def install(source_copy: Path, db_path: Path) -> Path | None:
