@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.retention_options import Generations, KeepRuns, RetentionDays, retention_settings
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="greenpower: green-power cost model, customer segments and PDF offers for a utility's customers.")
 err = Console(stderr=True)
@@ -44,7 +46,9 @@ _OPERATOR_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno
 
 
 def _speaks_for_itself(exc: BaseException) -> bool:
-    return isinstance(exc, _user_errors()) or (isinstance(exc, OSError) and exc.errno in _OPERATOR_ERRNOS)
+    from flows.diskspace import is_disk_full
+    return isinstance(exc, _user_errors()) or (isinstance(exc, OSError) and exc.errno in _OPERATOR_ERRNOS) \
+        or is_disk_full(exc)
 
 
 class _NoTracebackForUserErrors(logging.Filter):
@@ -114,6 +118,8 @@ def guarded(action):
     except BaseException as exc:  # noqa: BLE001 - the command line must explain every failure
         if os.environ.get("GP_DEBUG"):
             traceback.print_exc()
+        from flows.exitnoise import release_frames
+        release_frames(exc)               # no "nanobind: leaked" lines from DuckDB at exit
         if _speaks_for_itself(exc):
             fail(str(exc))
         text = str(exc)
@@ -152,6 +158,7 @@ def run(
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
     wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
     dask: Optional[str] = typer.Option(None, "--dask", help="Render on this Dask cluster (scheduler address)"),
+    retention_days: Optional[int] = RetentionDays, keep_runs: int = KeepRuns, generations: int = Generations,
 ) -> None:
     """Run the nightly pipeline once, now, on CUSTOMERS (through the Prefect flow)."""
     if not customers.exists():
@@ -162,7 +169,8 @@ def run(
         from flows.parameters import NightlyParameters
         params = NightlyParameters(customers=customers, sheet=sheet, out=out_dir, assumptions=assumptions,
                                    render_pdf=not no_pdf, run_id=run_id, workers=workers, lock_timeout_s=wait,
-                                   progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}))
+                                   progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}),
+                                   **retention_settings(retention_days, keep_runs, generations))
         return nightly(params)
 
     print_summary(guarded(action))
@@ -233,6 +241,7 @@ def campaign(
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
     wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
     dask: Optional[str] = typer.Option(None, "--dask", help="Render on this Dask cluster (scheduler address)"),
+    retention_days: Optional[int] = RetentionDays, keep_runs: int = KeepRuns, generations: int = Generations,
 ) -> None:
     """Run a campaign: a filtered subset of accounts (filters AND together; a repeated filter ORs its values)."""
     for path in (customers, accounts):
@@ -248,7 +257,8 @@ def campaign(
                 name=name, customers=customers, segments=segment, provinces=province, customer_types=customer_type,
                 industry_groups=industry_group, min_kwh=min_kwh, accounts_file=accounts, gec_price=gec_price,
                 assumptions=assumptions, out=out_dir, render_pdf=not no_pdf, workers=workers, lock_timeout_s=wait,
-                progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}))
+                progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}),
+                **retention_settings(retention_days, keep_runs, generations))
         except ValidationError as exc:
             fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
         return campaign_flow(params)
@@ -266,6 +276,7 @@ def serve(
     timezone: str = typer.Option("Asia/Shanghai", "--timezone", help="Time zone of the cron schedule"),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
+    retention_days: Optional[int] = RetentionDays, keep_runs: int = KeepRuns, generations: int = Generations,
 ) -> None:
     """Serve the scheduled nightly run and the campaign form: registers the deployments `nightly/nightly` and
     `campaign/campaign` and runs their flow runs until stopped.
@@ -281,7 +292,8 @@ def serve(
         from flows.deployment import serve_deployments
         from flows.parameters import NightlyParameters
         params = NightlyParameters(customers=customers, out=out_dir, assumptions=assumptions, render_pdf=not no_pdf,
-                                   workers=workers, lock_timeout_s=600, **({"db": db} if db else {}))
+                                   workers=workers, lock_timeout_s=600, **({"db": db} if db else {}),
+                                   **retention_settings(retention_days, keep_runs, generations))
         serve_deployments(params, cron=cron, timezone=timezone)
 
     guarded(action)
@@ -310,6 +322,9 @@ def query(
 
 from dashboard.command import dashboard as _dashboard_command  # noqa: E402  (managers' web dashboard)
 app.command("dashboard")(_dashboard_command)
+
+from flows import cli_operations  # noqa: E402
+cli_operations.register(app)   # gp backup, gp restore
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: time and memory, side by side with baselines.")
 app.add_typer(bench_app, name="bench")

@@ -34,6 +34,10 @@ class RunSettings(BaseModel):
     workers: int = Field(default=2, ge=1, le=64, description="Processes rendering PDFs")
     retention_days: int | None = Field(default=None, ge=0, description="Prune runs older than this (never the latest "
                                                                          "successful one)")
+    keep_runs: int = Field(default=3, ge=0, description="Retention: never prune the newest this many successful "
+                                                          "runs (nor their offer folders)")
+    generations: int = Field(default=3, ge=0, description="Earlier published database files kept for `gp restore` "
+                                                           "(one per nightly run; 0: none)")
     lock_timeout_s: float = Field(default=0, ge=0, description="Wait this long for another run to finish")
     progress: bool = Field(default=False, description="Show a progress bar (command line)")
     dask_address: str | None = Field(default=None, description="Render on this Dask cluster (scheduler address, "

@@ -11,7 +11,8 @@ from pathlib import Path
 import polars as pl
 from prefect import get_run_logger
 
-from flows import steps
+from flows import diskspace, steps
+from flows.housekeeping import remove_pruned_folders
 from flows.frames import segment_table, stored_accounts, stored_segments, with_segment_columns
 from flows.parameters import RunSettings
 from flows.runcontrol import RunControl
@@ -46,15 +47,19 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
     """
     rows_accepted = accounts.height if rows_accepted is None else rows_accepted
     log = get_run_logger()
-    warehouse = Warehouse(settings.db, retention_days=settings.retention_days, lock_timeout_s=settings.lock_timeout_s)
+    warehouse = Warehouse(settings.db, retention_days=settings.retention_days, lock_timeout_s=settings.lock_timeout_s,
+                          keep_runs=settings.keep_runs, generations=settings.generations)
     out_root = Path(settings.out)
     control = RunControl.for_current_run(log)
     control.check(force=True)
+    diskspace.refuse_if_no_room(warehouse, settings, accounts, config, out_root, code_version())
     with warehouse.start_run(kind=kind, campaign=campaign, input_path=input_path, input_sha256=input_sha256,
                              assumptions=config.record(), rules_version=config.segmentation.rules_version,
                              code_version=code_version(), run_id=settings.run_id,
                              output_folder=out_root if settings.render_pdf else None) as run, \
-            control.guard(run) as output:
+            control.guard(run) as output, \
+            diskspace.stop_on_disk_full(run, settings.db, out_root / (campaign or run.run_id) if settings.render_pdf
+                                        else None):
         log.info("run %s (%s%s) started", run.run_id, kind, f" {campaign}" if campaign else "")
         segments = steps.segment(accounts, config)
         enriched = with_segment_columns(accounts, segments)
@@ -86,6 +91,7 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
         control.check(force=True)
         run_id = run.run_id
     log.info("run %s published to %s", run_id, settings.db)
+    remove_pruned_folders(run.pruned, out_root, warehouse)
     summary = RunSummary(run_id=run_id, kind=kind, campaign=campaign, db=str(settings.db), offers_folder=offers_folder,
                       rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height,
                       segments=segment_table(segments, model.results), offers=offer_counts)

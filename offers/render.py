@@ -46,6 +46,7 @@ import polars as pl
 from offers.atomic import atomic_write_bytes, remove_stale_temps, temp_name
 from offers.branding import Branding, load_branding
 from offers.context import assumption_values, build_offer, offer_meta
+from offers.diskfull import DiskFull, as_disk_full
 from offers.filenames import offer_filename
 from offers.hashing import content_hasher, template_version
 
@@ -291,6 +292,8 @@ def render_jobs(jobs: Iterable[RenderJob], out_dir: str | os.PathLike, branding:
                              size=len(data), pages=pages, chash=job.content_hash))
         except Exception as exc:
             _remove_stale(out_dir, job.path)
+            if (full := as_disk_full(exc, out_dir)) is not None:
+                raise full from None        # every further offer would fail the same way: stop the run
             rows.append(_row(job.account_id, "failed", chash=job.content_hash, error=_error_text(exc)))
         finally:
             _collect()
@@ -488,6 +491,8 @@ def _run_pool(pool: OfferPool, jobs: Iterator[RenderJob], rows: dict[int, dict],
                 record(chunk, future.result())
             except cf.process.BrokenProcessPool:
                 lost.append(chunk)
+            except DiskFull:
+                raise                      # render_offers closes the pool, cancelling what is queued
             except Exception as exc:   # e.g. a result that cannot be sent back: the chunk fails, the run goes on
                 record(chunk, [_row(j.account_id, "failed", chash=j.content_hash, error=_error_text(exc))
                                for j in chunk])

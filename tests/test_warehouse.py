@@ -319,7 +319,7 @@ def test_retention_never_prunes_the_latest_successful_run(db):
 
     d = do_run(Warehouse(db, retention_days=30), frames)  # a month: keeps everything
     assert set(q(db, "SELECT run_id FROM runs")["run_id"]) == {a, camp, d}
-    e = do_run(Warehouse(db, retention_days=0), frames)
+    e = do_run(Warehouse(db, retention_days=0, keep_runs=1), frames)
     assert set(q(db, "SELECT run_id FROM runs")["run_id"]) == {e}
     for table in ("accounts", "results", "scenarios", "segments", "offers", "rejects"):
         assert set(q(db, f"SELECT DISTINCT run_id FROM {table}")["run_id"]) == {e}, table

@@ -23,12 +23,14 @@ from typing import Any, Iterator
 import duckdb
 import polars as pl
 
+from . import generations
 from . import publish as files
 from . import storage
 from .errors import FrameError, QueryError, RunCancelled, WarehouseError
 from .lock import RunLock, is_locked
 from .query import connect_read_only
-from .retention import prune
+from .integrity import DamagedWarehouse, check_whole, forget_verified, is_verified, looks_damaged, mark_verified
+from .retention import DEFAULT_GENERATIONS, DEFAULT_KEEP_RUNS, RetentionPolicy, prune_runs
 from .schema import (COUNT_COLUMNS, RUN_KINDS, RUNS_COLUMNS, TABLES, add_missing_columns, all_columns,
                      check_schema_version, ensure_schema, prepare_frame, q, spec_for, table_columns)
 from .views import VIEW_NAMES, create_views
@@ -151,12 +153,14 @@ class Warehouse:
     """One DuckDB warehouse file and the files beside it (lock, journal, staging)."""
 
     def __init__(self, db_path: Path, *, retention_days: int | None = None, lock_timeout_s: float = 0,
+                 keep_runs: int = DEFAULT_KEEP_RUNS, generations: int = DEFAULT_GENERATIONS,
                  storage_version: str | None = None):
         if retention_days is not None and (not isinstance(retention_days, int) or retention_days < 0):
             raise ValueError(f"retention_days must be a whole number of days >= 0 or None, got {retention_days!r}")
         if lock_timeout_s < 0:
             raise ValueError(f"lock_timeout_s must be >= 0, got {lock_timeout_s!r}")
         self.db_path = Path(db_path)
+        self.retention = RetentionPolicy(retention_days, keep_runs, generations)
         self.retention_days = retention_days
         self.lock_timeout_s = float(lock_timeout_s)
         # the DuckDB storage version of every file written for readers (storage.py; default readable by 1.x)
@@ -242,8 +246,16 @@ class Warehouse:
                     check_schema_version(con)
                 old = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone() \
                     if "runs" in have else None
-        except QueryError:
+        except QueryError as e:
+            if looks_damaged(e.__cause__ or e):
+                raise DamagedWarehouse(self.db_path, str(e.__cause__ or e)) from None
             return False
+        except duckdb.Error as e:
+            if looks_damaged(e):
+                raise DamagedWarehouse(self.db_path, str(e).strip()) from None
+            raise
+        if not is_verified(self.db_path):   # changed since this code checked it: read it back whole first
+            check_whole(self.db_path)
         if old:
             raise _run_id_taken(self.db_path, run_id, old[0])
         return True
@@ -399,6 +411,7 @@ class RunWriter:
         self._con: duckdb.DuckDBPyConnection | None = None  # opened when the copy is needed
         self._row = row
         self._written: set[str] = set()
+        self.pruned: list[tuple[str, str | None]] = []    # (run_id, output_folder) of runs retention removed
 
     def __repr__(self) -> str:
         return f"RunWriter({self.run_id!r}, {self.status})"
@@ -546,8 +559,9 @@ class RunWriter:
                 con.execute("UPDATE runs SET status = 'succeeded', finished_at = ? WHERE run_id = ?",
                             [_utcnow(), self.run_id])
                 pruned = []
-                if self.warehouse.retention_days is not None:
-                    pruned = prune(con, self.warehouse.retention_days, self.run_id)
+                policy = self.warehouse.retention
+                if policy.days is not None:
+                    pruned = prune_runs(con, policy.days, self.run_id, policy.keep_runs)
                 create_views(con)
                 storage.record(con, self.warehouse.storage_version)
             con.execute("CHECKPOINT")
@@ -564,12 +578,26 @@ class RunWriter:
                 files.remove_db_files(path)
                 path = compacted
                 log.info("%s: compacted (%d of %d blocks were free)", db, free, total)
+            try:   # the file must read back whole before it is published (and later counts as a generation)
+                check_whole(path)
+            except DamagedWarehouse as damaged:   # copied from a published file damaged since it was checked
+                raise DamagedWarehouse(db, damaged.detail) from None
+            keep = self.warehouse.retention.generations
+            if keep and self._row.get("kind") != "campaign":
+                generations.retire(db)
+            forget_verified(db)
             files.publish(path, db)
+            mark_verified(db)
         except BaseException as e:
             files.remove_db_files(path)
             self._abort(f"commit failed: {type(e).__name__}: {e}")
             raise
         self.status = "succeeded"
+        self.pruned = pruned
+        try:
+            generations.prune(db, self.warehouse.retention.generations)
+        except OSError as e:   # published already; the next run prunes again
+            log.warning("%s: could not remove old generations: %s", db, e)
         files.remove_journal(db)
         self._lock.release()
         log.info("run %s published to %s%s", self.run_id, db,
