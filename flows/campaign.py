@@ -117,12 +117,13 @@ def campaign(params: CampaignParameters) -> dict:
     if params.customers is not None:
         checked = steps.load_customers(params.customers, params.sheet)
         accounts, rejects, rows_read = checked.accounts, checked.rejects, checked.rows_read
-        input_path, sha = str(params.customers), steps.file_sha256(params.customers)
+        input_path, sha, input_files = str(params.customers), checked.input_sha256, checked.data_files
     else:   # the accounts of the latest successful run: already validated, nothing rejected
         accounts = latest_accounts(params.db)
-        rejects, rows_read, input_path, sha = empty_rejects(), accounts.height, None, None
+        rejects, rows_read, input_path, sha, input_files = empty_rejects(), accounts.height, None, None, {}
     selected = select_accounts(accounts, steps.segment(accounts, config), params, config)
     log.info("campaign %s: %d of %d accounts selected", params.name, selected.height, accounts.height)
     summary = process(selected, rejects, rows_read, config, params, kind="campaign", campaign=params.name,
-                      input_path=input_path, input_sha256=sha, rows_accepted=accounts.height)
+                      input_path=input_path, input_sha256=sha, rows_accepted=accounts.height,
+                      input_files=input_files)
     return summary.as_dict()

@@ -15,5 +15,6 @@ def nightly(params: NightlyParameters) -> dict:
     config = steps.load_configuration(params.assumptions)
     checked = steps.load_customers(params.customers, params.sheet)
     summary = process(checked.accounts, checked.rejects, checked.rows_read, config, params, kind="nightly",
-                      campaign=None, input_path=str(params.customers), input_sha256=steps.file_sha256(params.customers))
+                      campaign=None, input_path=str(params.customers), input_sha256=checked.input_sha256,
+                      input_files=checked.data_files)
     return summary.as_dict()

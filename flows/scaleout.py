@@ -94,7 +94,7 @@ def render_with_dask(plan: Iterable, folder: Path, address: str, batch_size: int
     """
     from prefect_dask import DaskTaskRunner
 
-    from offers.render import OFFERS_SCHEMA
+    from offers.render import offers_frame
 
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,5 +110,4 @@ def render_with_dask(plan: Iterable, folder: Path, address: str, batch_size: int
             rows.update(render_on_cluster.with_options(task_runner=runner)(batches, str(folder)))
     finally:
         jobs_file.unlink(missing_ok=True)
-    return pl.DataFrame([rows[i] for i in sorted(rows)], schema=OFFERS_SCHEMA) if rows \
-        else pl.DataFrame(schema=OFFERS_SCHEMA)
+    return offers_frame(rows[i] for i in sorted(rows))

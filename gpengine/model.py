@@ -31,7 +31,7 @@ FALLBACK_TARGET_SHARE = 0.30
 FALLBACK_MARKET_SHARE = 0.0
 
 FLAG_CODES = ("pv_capped", "irr_undefined", "irr_multiple_roots", "pv_mode_infeasible", "no_emission_factor",
-              "bill_estimated")
+              "bill_estimated", "loan_outlives_pv")
 
 SCENARIO_COLUMNS = [
     "account_id", "run_id", "pv_mode", "pv_kwh_y1", "pv_cost_y1_yuan", "remaining_green_kwh", "market_kwh",
@@ -224,6 +224,7 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
         "flag_pv_capped": capped, "flag_irr_undefined": eligible & np.isnan(irr),
         "flag_irr_multiple_roots": eligible & (changes > 1), "flag_pv_mode_infeasible": infeasible,
         "flag_no_emission_factor": np.isnan(ef), "flag_bill_estimated": bill_missing,
+        "flag_loan_outlives_pv": eligible & (loan > 0) & (_col(df, "loan_years") > L),
     }
     for key in scen["none"]:
         out[key] = np.where(recommended == 1, scen["self"][key],

@@ -92,6 +92,7 @@ class Validated:
     rows_read: int                  # = accounts.height + rejects.height
     source: str = ""
     data_files: dict[str, str] = field(default_factory=dict)   # data file -> sha256 used
+    input_sha256: str = ""          # of the bytes actually read (not of the file as it is later)
 
 
 _PROVINCE_CACHE: dict[tuple, dict[str, str]] = {}
@@ -396,7 +397,8 @@ def validate_accounts(raw: RawTable | pl.DataFrame, source_name: str | None = No
     rejects = failed.select(pl.col("row_number"), pl.col("account_id").fill_null(""), *rules.summary())
     rejects = rejects.select([pl.col(c).cast(dtype) for c, dtype in REJECT_SCHEMA.items()])
     files = {"input/columns.yaml": colmap.sha256} if colmap.sha256 else {}
-    return Validated(accounts=accounts, rejects=rejects, rows_read=frame.height, source=source, data_files=files)
+    return Validated(accounts=accounts, rejects=rejects, rows_read=frame.height, source=source, data_files=files,
+                     input_sha256=table.sha256)
 
 
 def _account_columns() -> list[pl.Expr]:

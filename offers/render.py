@@ -163,13 +163,34 @@ def _joined(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataFra
 
 
 def _previous_index(previous: pl.DataFrame | None) -> dict[str, dict]:
+    """Each account's last successful offer, as its whole ``offers`` row (plus ``folder``, where its file is)."""
     if previous is None or previous.height == 0:
         return {}
     prev = previous
     if "status" in prev.columns:
         prev = prev.filter(pl.col("status").is_in(["rendered", "unchanged"]))
-    cols = [c for c in ("account_id", "content_hash", "path", "sha256", "bytes", "pages") if c in prev.columns]
-    return {r["account_id"]: r for r in prev.select(cols).iter_rows(named=True)}
+    return {r["account_id"]: r for r in prev.iter_rows(named=True)}
+
+
+# columns of a previous offers row that describe where it was, not what it is
+_NOT_CARRIED = ("run_id", "folder")
+
+
+def _unchanged_row(old: dict, *, path: str, sha256: str, size: int, pages: int | None, chash: str) -> dict:
+    """The previous offer's whole row (so columns beyond OFFERS_SCHEMA — an offer number, an issue date —
+    stay with the unchanged document), with this run's facts about the file."""
+    row = {k: v for k, v in old.items() if k not in _NOT_CARRIED}
+    row.update(_row(old["account_id"], "unchanged", path=path, sha256=sha256, size=size, pages=pages, chash=chash))
+    return row
+
+
+def offers_frame(rows: Iterable[dict]) -> pl.DataFrame:
+    """The ``offers`` frame of a run: OFFERS_SCHEMA's columns first, then any carried from previous rows."""
+    rows = list(rows)
+    if not rows:
+        return pl.DataFrame(schema=OFFERS_SCHEMA)
+    frame = pl.DataFrame(rows, schema_overrides=OFFERS_SCHEMA, infer_schema_length=None)
+    return frame.select(*OFFERS_SCHEMA, *(c for c in frame.columns if c not in OFFERS_SCHEMA))
 
 
 def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataFrame, segments: pl.DataFrame,
@@ -179,8 +200,10 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
               batch: int = 2_000) -> Iterator[RenderJob | tuple[int, dict]]:
     """Per account, in order: a :class:`RenderJob`, or ``(seq, row)`` for a final row (unchanged / failed).
 
-    ``previous_dir``: where ``previous``'s files are, when not ``out_dir`` (one folder per run):
-    an unchanged offer is then hard-linked (or copied) into ``out_dir`` instead of rendered.
+    ``previous``: each account's last successful offer (``Warehouse.previous_offers``). Its file is in
+    the row's ``folder`` column when there is one (the folder of the run that made it: any earlier
+    nightly run or campaign), else in ``previous_dir``, else in ``out_dir``; an unchanged offer is
+    hard-linked (or copied) from there into ``out_dir`` instead of rendered, and keeps its whole row.
     """
     out_dir = Path(out_dir)
     prev_dir = Path(previous_dir) if previous_dir is not None else out_dir
@@ -224,13 +247,14 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
             old = prev.get(account_id)
             if old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256"):
                 final = out_dir / name
-                if _file_sha256(prev_dir / name) == old["sha256"] and _reuse(prev_dir / name, final, old["sha256"]):
+                source = (Path(old["folder"]) if old.get("folder") else prev_dir) / name
+                if _file_sha256(source) == old["sha256"] and _reuse(source, final, old["sha256"]):
                     size = final.stat().st_size
                     pages = old.get("pages")
                     if pages is None:
                         pages = count_pdf_pages(final.read_bytes())
-                    yield seq, _row(account_id, "unchanged", path=name, sha256=old["sha256"], size=size,
-                                    pages=pages, chash=chash)
+                    yield seq, _unchanged_row(old, path=name, sha256=old["sha256"], size=size, pages=pages,
+                                              chash=chash)
                     continue
             meta = offer_meta(run_id, rules_version, set_label, chash, issue_date)
             yield RenderJob(seq, account_id, name, chash, {"offer": offer, "meta": meta})
@@ -409,8 +433,7 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
                 bar.close()
             if own_pool:
                 pool.close()
-    return pl.DataFrame([rows[i] for i in sorted(rows)], schema=OFFERS_SCHEMA) if rows \
-        else pl.DataFrame(schema=OFFERS_SCHEMA)
+    return offers_frame(rows[i] for i in sorted(rows))
 
 
 MAX_RESTARTS = 10
