@@ -23,7 +23,7 @@ out = Console(width=None if sys.stdout.isatty() else 120)
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is meant for the user as it is (no traceback)."""
-    from gpengine.datafiles import DataFileError
+    from core.datafiles import DataFileError
     from intake.errors import InputFileError
     from warehouse.errors import WarehouseError
     return (InputFileError, DataFileError, WarehouseError, FileNotFoundError, PermissionError, ValueError)
@@ -158,7 +158,7 @@ def demo(
 ) -> None:
     """Run the whole nightly pipeline on the bundled sample, then show where everything is."""
     from flows.parameters import default_db
-    from gpengine.datafiles import data_dir
+    from core.datafiles import data_dir
 
     sample = data_dir() / "sample" / "customers.csv"
     db = default_db()
@@ -323,7 +323,7 @@ def bench_render(ctx: typer.Context) -> None:
     """PDF rendering: documents/s with 1 and 2 processes, memory per worker, PDF size, and WeasyPrint alone on
     the same HTML (options: --docs N --workers 1 2 --json FILE)."""
     import runpy
-    from gpengine.datafiles import data_dir
+    from core.datafiles import data_dir
     script = data_dir().parent / "benchmarks" / "render_bench.py"
     sys.argv = [str(script), *ctx.args]
     guarded(lambda: runpy.run_path(str(script), run_name="__main__"))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from gpengine.datafiles import data_dir
+from core.datafiles import data_dir
 
 
 def default_db() -> Path:

@@ -47,8 +47,7 @@ from pathlib import Path
 
 import polars as pl
 
-from gpengine.datafiles import data_dir
-from gpengine.reference import load_reference, province_aliases
+from core.provinces import load_province_aliases
 from intake.columns import (FULLWIDTH, HALFWIDTH, INPUT_COLUMNS, REQUIRED_COLUMNS, ColumnMap, fold_value,
                             load_column_map)
 from intake.columns import value_key as _vkey
@@ -95,23 +94,9 @@ class Validated:
     input_sha256: str = ""          # of the bytes actually read (not of the file as it is later)
 
 
-_PROVINCE_CACHE: dict[tuple, dict[str, str]] = {}
-
-
 def _province_lookup() -> dict[str, str]:
-    """Province alias (trimmed, casefolded) -> full name, from ``gpengine.reference``.
-
-    Cached per version of provinces.yaml so validating many small frames stays cheap.
-    """
-    path = data_dir() / "reference" / "provinces.yaml"
-    try:
-        st = path.stat()
-        token = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    except OSError:
-        token = (str(path),)
-    if token not in _PROVINCE_CACHE:
-        _PROVINCE_CACHE[token] = dict(province_aliases(load_reference()))
-    return _PROVINCE_CACHE[token]
+    """Province alias (trimmed, casefolded) -> full name, from the province table (``core.provinces``)."""
+    return load_province_aliases()
 
 
 # --- expression helpers --------------------------------------------------------------------

@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from gpengine.datafiles import data_dir
+from core.datafiles import data_dir
 
 SAMPLE = data_dir() / "sample" / "customers.csv"
 

@@ -10,7 +10,7 @@ import pytest
 from gpengine.assumptions import load_assumptions
 from gpengine.model import compute
 from gpengine.reference import load_reference
-from gpengine.datafiles import data_dir
+from core.datafiles import data_dir
 from intake import load_accounts
 from segmentation import load_segmentation_config, segment_accounts
 from flows.frames import with_segment_columns
