@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from core.errors import UserError
+
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]   # the checkout (core/ sits at its top)
 
 
@@ -22,7 +24,7 @@ def data_dir() -> Path:
     return Path(os.environ.get("GREENPOWER_DATA", _PROJECT_ROOT / "data"))
 
 
-class DataFileError(ValueError):
+class DataFileError(UserError, ValueError):
     """A data file is missing, unreadable or invalid. The message names the file and key."""
 
 

@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field, field_validator
 
+from core.errors import UserError
 from flows import steps
 from flows.frames import accounts_for_rerun
 from flows.parameters import RunSettings
@@ -59,10 +60,14 @@ class CampaignParameters(RunSettings):
         return _known(v, CUSTOMER_TYPES, "customer type")
 
 
+class UnknownCode(UserError, ValueError):
+    """A filter names a code that does not exist (a ValueError too, so parameter validation reports it)."""
+
+
 def _known(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
     unknown = [s for s in values if s not in allowed]
     if unknown:
-        raise ValueError(f"unknown {what} {unknown[0]!r}; choose from {', '.join(allowed)}")
+        raise UnknownCode(f"unknown {what} {unknown[0]!r}; choose from {', '.join(allowed)}")
     return values
 
 
@@ -89,7 +94,7 @@ def select_accounts(accounts: pl.DataFrame, segments: pl.DataFrame, params: Camp
         for name in params.provinces:
             key = name.strip().casefold()
             if key not in config.reference.aliases:
-                raise ValueError(f"unknown province {name!r}")
+                raise UserError(f"unknown province {name!r}")
             full.append(config.reference.aliases[key])
         keep &= pl.col("province").is_in(full)
     if params.customer_types:
@@ -105,7 +110,7 @@ def select_accounts(accounts: pl.DataFrame, segments: pl.DataFrame, params: Camp
 def latest_accounts(db: Path) -> pl.DataFrame:
     stored = Warehouse(db).latest_accounts()
     if stored.height == 0:
-        raise ValueError(f"{db}: no successful run to take accounts from; run the nightly job first "
+        raise UserError(f"{db}: no successful run to take accounts from; run the nightly job first "
                          "or give --customers")
     return accounts_for_rerun(stored)
 

@@ -23,10 +23,11 @@ out = Console(width=None if sys.stdout.isatty() else 120)
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is meant for the user as it is (no traceback)."""
-    from core.datafiles import DataFileError
-    from intake.errors import InputFileError
+    from pydantic import ValidationError   # the command's parameters (flows/parameters.py), as typed
+
+    from core.errors import UserError
     from warehouse.errors import WarehouseError
-    return (InputFileError, DataFileError, WarehouseError, FileNotFoundError, PermissionError, ValueError)
+    return (UserError, WarehouseError, ValidationError, FileNotFoundError, PermissionError)
 
 
 # The machine's state, not a bug: the message names the file and the cause, a traceback adds nothing.

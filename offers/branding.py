@@ -14,13 +14,14 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.errors import UserError
 from offers.paths import ASSETS_DIR, PROJECT_ROOT
 
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _LOGO_SUFFIXES = (".svg", ".png")
 
 
-class BrandingError(ValueError):
+class BrandingError(UserError, ValueError):
     """``data/branding.yaml`` is missing or invalid; the message names the file and key."""
 
 
