@@ -6,7 +6,7 @@ Accounts come from the synthetic generator (``intake.synthetic``), validated and
 and are written once to a Parquet file. Each repeat then runs in a fresh process that reads them and times
 ``gpengine.model.compute`` only; its peak memory is the process's maximum resident set size (input frame
 included), reported beside the resident size before the model ran. The naive baseline
-(``benchmarks/naive_model.py``: a Python loop with ``numpy_financial.irr`` per account) runs on a subset and
+(``tests/naive_model.py``, the engine's test oracle: a Python loop with ``numpy_financial.irr`` per account) runs on a subset and
 is compared as accounts per second.
 """
 from __future__ import annotations
@@ -60,7 +60,8 @@ def measure(parquet: Path, assumptions: str | None) -> dict:
 
 def naive_rate(accounts: pl.DataFrame, assumptions: str | None, limit: int = 2000) -> dict:
     """Accounts per second of the plain per-account implementation on a subset."""
-    from benchmarks.naive_model import plain
+    from benchmarks import naive_model
+    plain = naive_model().plain
     from gpengine.assumptions import load_assumptions
     from gpengine.reference import load_reference
 

@@ -12,7 +12,7 @@ stage that raised it is the one where the figure jumps). ``history`` prior runs 
 published first, untimed, so that a run pays for copying them as a nightly run does.
 
 Two baselines run in the same invocation and are compared as ratios: the naive per-account cost model
-(``benchmarks/naive_model.py``: a Python loop with ``numpy_financial.irr`` per account) and row-by-row
+(``tests/naive_model.py``, the engine's test oracle: a Python loop with ``numpy_financial.irr`` per account) and row-by-row
 inserts (``executemany`` of ``results`` rows into a scratch DuckDB file), each on a subset.
 Prefect is not imported: the flow's own overhead is measured separately.
 """
