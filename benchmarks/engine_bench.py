@@ -2,7 +2,7 @@
 
     gp bench engine --rows 1000000 --repeats 3 [--json FILE]
 
-Accounts come from the synthetic generator (``intake.synthetic``), validated and segmented as in a run,
+Accounts come from the synthetic generator (``synthetic``), validated and segmented as in a run,
 and are written once to a Parquet file. Each repeat then runs in a fresh process that reads them and times
 ``gpengine.model.compute`` only; its peak memory is the process's maximum resident set size (input frame
 included), reported beside the resident size before the model ran. The naive baseline
@@ -27,7 +27,7 @@ def prepare_accounts(rows: int, seed: int = 0) -> pl.DataFrame:
     """Synthetic customers, validated and segmented: what the model receives in a real run."""
     from flows.frames import with_segment_columns
     from intake.load import table_from_frame
-    from intake.synthetic import generate_customers
+    from synthetic import generate_customers
     from intake.validate import validate_accounts
     from segmentation import load_segmentation_config, segment_accounts
 

@@ -1,7 +1,7 @@
 """Layers point one way (README "Layout"): every import of every product module — at the top or inside a
 function — goes to its own package or to a lower layer; none goes to ``benchmarks/`` or ``tests/``.
 
-    flows → offers, warehouse → segmentation, gpengine → intake → core
+    flows → offers, warehouse → segmentation, gpengine, synthetic → intake → core
 
 Packages on one level do not import each other (offers ↮ warehouse, segmentation ↮ gpengine).
 """
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYER = {"core": 0, "intake": 1, "gpengine": 2, "segmentation": 2, "offers": 3, "warehouse": 3, "flows": 4}
+LAYER = {"core": 0, "intake": 1, "gpengine": 2, "segmentation": 2, "synthetic": 2, "offers": 3, "warehouse": 3,
+         "flows": 4}
 NEVER = ("benchmarks", "tests")
 
 

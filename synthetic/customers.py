@@ -15,7 +15,7 @@ that validates with zero rejects. Distributions (all invented, for demos and ben
 
 Command line (writes CSV in UTF-8, Parquet or .xlsx by the file suffix)::
 
-    python -m intake.synthetic --rows 1000000 --seed 7 --out customers.parquet
+    python -m synthetic --rows 1000000 --seed 7 --out customers.parquet
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from intake import synthetic_vocabulary as vocab
+from synthetic import vocabulary as vocab
 
 COLUMNS = ("account_id", "name", "province", "customer_type", "industry", "annual_kwh", "annual_bill_yuan",
            "existing_pv_kwh", "share_sharp", "share_peak", "share_flat", "share_valley", "high_energy",
