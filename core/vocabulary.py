@@ -1,8 +1,9 @@
 """The project's codes, defined once. Each is a ``StrEnum``: a member *is* its code string
 (``Segment.VALUE_ORIENTED == "value_oriented"``), so frames, SQL and YAML keep plain text.
 
-The ``*_CODES`` tuples are the codes in their canonical order (the order of the enum), for
-validation messages, ``is_in`` filters and ``replace_strict`` lookups.
+The ``*_CODES`` tuples are the codes in their canonical order (the order of the enum), as plain
+``str``: use them in Polars expressions (``is_in``, ``replace_strict``, ``pl.lit``). Polars turns a
+Python ``Enum`` member into its own ``Enum`` dtype, which does not compare with text columns.
 """
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ Output columns are cost-model.md §5, plus a few documented extras.
 """
 from __future__ import annotations
 
+from core.vocabulary import PV_MODE_CODES
+
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from gpengine.assumptions import AssumptionSet
 from gpengine.finance import irr_many, npv_many
 from gpengine.reference import TOU_PERIODS, Reference
 
-PV_MODES = ("none", "self", "third_party")
+PV_MODES = PV_MODE_CODES          # codes 0/1/2 in the model's arrays
 PROVINCE_REFERENCE_COLUMNS = ("emission_factor_t_per_mwh", "pv_full_load_hours", "coal_benchmark_yuan_per_kwh",
                               "punitive_surcharge_yuan_per_kwh")
 

@@ -6,6 +6,8 @@ time-of-use tariff for accounts without a bill). Each value's source is in the f
 """
 from __future__ import annotations
 
+from core.vocabulary import CUSTOMER_TYPE_CODES
+
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from core.datafiles import DataFileError, data_dir, read_yaml
 from core.provinces import aliases_from_entries
 
 TOU_PERIODS = ("sharp", "peak", "flat", "valley")
-_CUSTOMER_TYPES = ("large_industrial", "general_commercial", "residential")
+_CUSTOMER_TYPES = CUSTOMER_TYPE_CODES
 
 PROVINCE_COLUMNS = {
     "province": pl.Utf8,

@@ -25,12 +25,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from intake.schema import CUSTOMER_TYPES
 from core.provinces import check_province
+from core.vocabulary import SEGMENT_CODES
 from segmentation._files import check_metadata, fail, key_path, load_mapping, raise_validation
 from segmentation.industry import IndustryGroups, normalise_text
 
 FILE_NAME = "rules.yaml"
 
-SEGMENTS = ("compliance_driven", "value_oriented", "responsibility_driven")
+SEGMENTS = SEGMENT_CODES
 
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

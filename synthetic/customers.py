@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from core.vocabulary import PvMode
 from synthetic import vocabulary as vocab
 
 COLUMNS = ("account_id", "name", "province", "customer_type", "industry", "annual_kwh", "annual_bill_yuan",
@@ -184,7 +185,7 @@ def generate_customers(n: int, seed: int = 0) -> pl.DataFrame:
     loan_years = rng.choice(np.array([1, 3, 5, 8, 10, 12, 15, 20, 25]), n,
                             p=[0.02, 0.08, 0.2, 0.15, 0.25, 0.08, 0.12, 0.07, 0.03])
     repayment = np.where(rng.random(n) < 0.7, "annuity", "interest_only")
-    pv_mode = np.array(["self", "third_party", "none"])[_pick(rng, (0.45, 0.35, 0.2), n)]
+    pv_mode = np.array([str(PvMode.SELF), str(PvMode.THIRD_PARTY), str(PvMode.NONE)])[_pick(rng, (0.45, 0.35, 0.2), n)]
     pv_mode_given = rng.random(n) < 0.15
     discount_given = pv_mode_given & (pv_mode == "third_party") & (rng.random(n) < 0.5)
     target_given = rng.random(n) < 0.15
