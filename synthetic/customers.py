@@ -244,7 +244,7 @@ def write_customers(frame: pl.DataFrame, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m intake.synthetic", description="Write a synthetic customer list.")
+    parser = argparse.ArgumentParser(prog="python -m synthetic", description="Write a synthetic customer list.")
     parser.add_argument("--rows", type=int, required=True, help="number of customers")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same list)")
     parser.add_argument("--out", type=Path, required=True, help="output file: .csv, .parquet or .xlsx")
