@@ -21,6 +21,7 @@ import concurrent.futures as cf
 import math
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,7 @@ def _mp_context():
 
 
 def _pid() -> int:
+    time.sleep(0.2)       # long enough that each worker takes one of the pids() tasks
     return os.getpid()
 
 
