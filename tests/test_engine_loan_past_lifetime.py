@@ -57,7 +57,7 @@ def test_total_debt_service_is_the_whole_loan_whatever_the_term(lifetime, years,
     assert ds.shape[0] == max(lifetime, years)
     assert not ds[years:, 0].any()                                # nothing after the term
     # what is repaid covers the principal: at least the loan, exactly it at a zero rate
-    assert ds[:, 0].sum() >= loan * (1 - 1e-9)
+    assert ds[:, 0].sum() >= loan * (1 - 1e-6)                   # pmt at rates near 0: ~1e-7 relative noise
     if rate == 0:
         assert ds[:, 0].sum() == pytest.approx(loan, rel=1e-9)
     cf = f.pv_cash_flows_yuan(np.array([0.0]), np.ones((lifetime, 1)), ds)
