@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field, field_validator
 
+from core.errors import UserError
 from flows import steps
 from flows.frames import accounts_for_rerun
 from flows.parameters import RunSettings, from_base_dir
@@ -66,10 +67,14 @@ class CampaignParameters(RunSettings):
         return _known(v, CUSTOMER_TYPES, "customer type")
 
 
+class UnknownCode(UserError, ValueError):
+    """A filter names a code that does not exist (a ValueError too, so parameter validation reports it)."""
+
+
 def _known(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
     unknown = [s for s in values if s not in allowed]
     if unknown:
-        raise ValueError(f"unknown {what} {unknown[0]!r}; choose from {', '.join(allowed)}")
+        raise UnknownCode(f"unknown {what} {unknown[0]!r}; choose from {', '.join(allowed)}")
     return values
 
 
@@ -96,7 +101,7 @@ def select_accounts(accounts: pl.DataFrame, segments: pl.DataFrame, params: Camp
         for name in params.provinces:
             key = name.strip().casefold()
             if key not in config.reference.aliases:
-                raise ValueError(f"unknown province {name!r}")
+                raise UserError(f"unknown province {name!r}")
             full.append(config.reference.aliases[key])
         keep &= pl.col("province").is_in(full)
     if params.customer_types:
@@ -112,7 +117,7 @@ def select_accounts(accounts: pl.DataFrame, segments: pl.DataFrame, params: Camp
 def latest_accounts(db: Path) -> pl.DataFrame:
     stored = Warehouse(db).latest_accounts()
     if stored.height == 0:
-        raise ValueError(f"{db}: no successful run to take accounts from; run the nightly job first "
+        raise UserError(f"{db}: no successful run to take accounts from; run the nightly job first "
                          "or give --customers")
     return accounts_for_rerun(stored)
 
@@ -125,15 +130,16 @@ def campaign(params: CampaignParameters) -> dict:
     if params.customers is not None:
         checked = steps.load_customers(params.customers, params.sheet)
         accounts, rejects, rows_read = checked.accounts, checked.rejects, checked.rows_read
-        input_path, sha = str(params.customers), steps.file_sha256(params.customers)
+        input_path, sha, input_files = str(params.customers), checked.input_sha256, checked.data_files
     else:   # the accounts of the latest successful run: already validated, nothing rejected
         accounts = latest_accounts(params.db)
-        rejects, rows_read, input_path, sha = empty_rejects(), accounts.height, None, None
+        rejects, rows_read, input_path, sha, input_files = empty_rejects(), accounts.height, None, None, {}
     selected = select_accounts(accounts, steps.segment(accounts, config), params, config)
     log.info("campaign %s: %d of %d accounts selected", params.name, selected.height, accounts.height)
     try:
         summary = process(selected, rejects, rows_read, config, params, kind="campaign", campaign=params.name,
-                          input_path=input_path, input_sha256=sha, rows_accepted=accounts.height)
+                          input_path=input_path, input_sha256=sha, rows_accepted=accounts.height,
+                          input_files=input_files)
     except RunCancelled as exc:
         return ended_by_cancellation(exc)
     return summary.as_dict()

@@ -35,10 +35,11 @@ DB_HELP = f"DuckDB file (default: {_default_db_text()})"
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is meant for the user as it is (no traceback)."""
-    from gpengine.datafiles import DataFileError
-    from intake.errors import InputFileError
+    from pydantic import ValidationError   # the command's parameters (flows/parameters.py), as typed
+
+    from core.errors import UserError
     from warehouse.errors import WarehouseError
-    return (InputFileError, DataFileError, WarehouseError, FileNotFoundError, PermissionError, ValueError)
+    return (UserError, WarehouseError, ValidationError, FileNotFoundError, PermissionError)
 
 
 # The machine's state, not a bug: the message names the file and the cause, a traceback adds nothing.
@@ -197,7 +198,7 @@ def demo(
 ) -> None:
     """Run the whole nightly pipeline on the bundled sample, then show where everything is."""
     from flows.parameters import default_db
-    from gpengine.datafiles import data_dir
+    from core.datafiles import data_dir
 
     sample = data_dir() / "sample" / "customers.csv"
     db = default_db()
@@ -350,7 +351,8 @@ def bench_engine(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
 ) -> None:
     """The cost model alone: time and peak memory for ROWS accounts, and the speed-up over a naive loop."""
-    from benchmarks import engine_bench
+    from flows.benchmarks import benchmark_module
+    engine_bench = benchmark_module("engine_bench")
     _bench(engine_bench, json_out, rows, repeats, assumptions, naive_accounts)
 
 
@@ -363,7 +365,8 @@ def bench_pipeline(
 ) -> None:
     """Every stage (load+validate, segment, cost model, persist, publish): time, accounts/s, peak memory,
     linearity from the smallest to the largest size, beside naive baselines."""
-    from benchmarks import pipeline_bench
+    from flows.benchmarks import benchmark_module
+    pipeline_bench = benchmark_module("pipeline_bench")
     _bench(pipeline_bench, json_out, sorted(sizes), repeats, history=history)
 
 
@@ -372,10 +375,15 @@ def bench_render(ctx: typer.Context) -> None:
     """PDF rendering: documents/s with 1 and 2 processes, memory per worker, PDF size, and WeasyPrint alone on
     the same HTML (options: --docs N --workers 1 2 --json FILE)."""
     import runpy
-    from gpengine.datafiles import data_dir
-    script = data_dir().parent / "benchmarks" / "render_bench.py"
-    sys.argv = [str(script), *ctx.args]
-    guarded(lambda: runpy.run_path(str(script), run_name="__main__"))
+
+    from flows.benchmarks import benchmark_script
+
+    def action():
+        script = benchmark_script("render_bench")
+        sys.argv = [str(script), *ctx.args]
+        return runpy.run_path(str(script), run_name="__main__")
+
+    guarded(action)
 
 
 @bench_app.command("incremental")
@@ -386,7 +394,8 @@ def bench_incremental(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
 ) -> None:
     """A full nightly run, then one with a share of accounts changed: time ratio and offers rendered."""
-    from benchmarks import incremental_bench
+    from flows.benchmarks import benchmark_module
+    incremental_bench = benchmark_module("incremental_bench")
     _bench(incremental_bench, json_out, accounts, changed, workers)
 
 
@@ -397,7 +406,8 @@ def bench_scaleout(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
 ) -> None:
     """Rendering on a local Dask cluster with 1, 2 … workers: documents/s, scaling, and the local pool beside."""
-    from benchmarks import scaleout_bench
+    from flows.benchmarks import benchmark_module
+    scaleout_bench = benchmark_module("scaleout_bench")
     _bench(scaleout_bench, json_out, docs, sorted(set(workers)))
 
 

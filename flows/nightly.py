@@ -19,8 +19,8 @@ def nightly(params: NightlyParameters) -> dict:
     checked = steps.load_customers(params.customers, params.sheet)
     try:
         summary = process(checked.accounts, checked.rejects, checked.rows_read, config, params, kind="nightly",
-                          campaign=None, input_path=str(params.customers),
-                          input_sha256=steps.file_sha256(params.customers))
+                          campaign=None, input_path=str(params.customers), input_sha256=checked.input_sha256,
+                          input_files=checked.data_files)
     except RunCancelled as exc:
         return ended_by_cancellation(exc)
     return summary.as_dict()

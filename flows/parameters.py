@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
-from gpengine.datafiles import data_dir
+from core.datafiles import data_dir
 
 
 def default_db() -> Path:

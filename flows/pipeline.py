@@ -39,11 +39,13 @@ class RunSummary:
 
 def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, config: steps.Configuration,
             settings: RunSettings, *, kind: str, campaign: str | None, input_path: str | None,
-            input_sha256: str | None, rows_accepted: int | None = None) -> RunSummary:
+            input_sha256: str | None, rows_accepted: int | None = None,
+            input_files: dict[str, str] | None = None) -> RunSummary:
     """One run over the given accounts; the run is published only if every step succeeds.
 
     ``rows_read``/``rows_accepted`` describe the input (read = accepted + rejected); a campaign passes the
-    whole file's counts while ``accounts`` holds only its selection.
+    whole file's counts while ``accounts`` holds only its selection. ``input_sha256``: the hash of the
+    bytes the accounts were read from; ``input_files``: the data files that reading used (recorded).
     """
     rows_accepted = accounts.height if rows_accepted is None else rows_accepted
     log = get_run_logger()
@@ -54,7 +56,7 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
     control.check(force=True)
     diskspace.refuse_if_no_room(warehouse, settings, accounts, config, out_root, code_version())
     with warehouse.start_run(kind=kind, campaign=campaign, input_path=input_path, input_sha256=input_sha256,
-                             assumptions=config.record(), rules_version=config.segmentation.rules_version,
+                             assumptions=config.record(input_files), rules_version=config.segmentation.rules_version,
                              code_version=code_version(), run_id=settings.run_id,
                              output_folder=out_root if settings.render_pdf else None) as run, \
             control.guard(run) as output, \

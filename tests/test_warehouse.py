@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from warehouse import FrameError, Warehouse, WarehouseError, run_query, synthetic
+import warehouse_frames as synthetic
+from warehouse import FrameError, Warehouse, WarehouseError, run_query
 from warehouse.publish import journal_path, stale_staging
 from warehouse.lock import is_locked
 

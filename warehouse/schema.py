@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from core.vocabulary import OFFER_STATUS_CODES
 from intake.schema import ACCOUNT_SCHEMA, REJECT_SCHEMA
 
 from .errors import FrameError, WarehouseError
@@ -24,7 +25,7 @@ RUN_KINDS = ("nightly", "campaign", "adhoc")
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 COUNT_COLUMNS = ("rows_read", "rows_accepted", "rows_rejected",
                  "offers_rendered", "offers_skipped", "offers_failed")
-OFFER_STATUSES = ("rendered", "unchanged", "failed")
+OFFER_STATUSES = OFFER_STATUS_CODES
 
 # runs: one row per run attempt. Timestamps are TIMESTAMPTZ (shown in the session's time zone).
 RUNS_COLUMNS: dict[str, str] = {

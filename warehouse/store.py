@@ -380,15 +380,15 @@ class Warehouse:
         output folder is ``output_folder`` or lies inside it: pass a campaign's folder for that
         campaign, or the offers root (``out/``) to cover every nightly ``out/<run_id>``.
 
-        Columns: account_id, path (relative to ``folder``), folder (that run's absolute output
-        folder), sha256, content_hash, bytes, pages, status, run_id."""
+        Columns: every column of ``offers`` (account_id, path relative to ``folder``, sha256,
+        content_hash, bytes, pages, status, run_id, and whatever later versions add), plus folder
+        (that run's absolute output folder), so that an unchanged offer can keep its whole row."""
         base = os.path.abspath(os.fspath(output_folder))
         with self._read() as con:
             if con is None:
                 return pl.DataFrame(schema=OFFER_COLUMNS)
             return con.sql(
-                """SELECT o.account_id, o.path, r.output_folder AS folder, o.sha256, o.content_hash, o.bytes,
-                          o.pages, o.status, o.run_id
+                """SELECT o.*, r.output_folder AS folder
                    FROM offers o JOIN runs r ON r.run_id = o.run_id
                    WHERE r.status = 'succeeded' AND o.status IN ('rendered', 'unchanged')
                      AND (r.output_folder = $1 OR starts_with(r.output_folder, $2))

@@ -1,0 +1,54 @@
+"""The ``offers`` rows a run stores (outputs.md): their schema, how one is made, and the frame of a run."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+OFFERS_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.Utf8,
+    "path": pl.Utf8,          # relative to the output folder; NULL when failed
+    "sha256": pl.Utf8,
+    "bytes": pl.Int64,
+    "pages": pl.Int64,
+    "content_hash": pl.Utf8,
+    "status": pl.Utf8,        # rendered / unchanged / failed
+    "error": pl.Utf8,
+    "warning": pl.Utf8,       # rendered, but with a problem worth knowing (a font left uncompacted: ≈ 5× larger)
+}
+_ERROR_MAX = 500
+
+
+def _row(account_id: str, status: str, *, path: str | None = None, sha256: str | None = None,
+         size: int | None = None, pages: int | None = None, chash: str | None = None,
+         error: str | None = None, warning: str | None = None) -> dict:
+    return {"account_id": account_id, "path": path, "sha256": sha256, "bytes": size, "pages": pages,
+            "content_hash": chash, "status": status, "error": error, "warning": warning}
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _ERROR_MAX else text[:_ERROR_MAX - 1] + "…"
+
+
+
+# columns of a previous offers row that describe where it was, not what it is
+_NOT_CARRIED = ("run_id", "folder")
+
+
+def _unchanged_row(old: dict, *, path: str, sha256: str, size: int, pages: int | None, chash: str) -> dict:
+    """The previous offer's whole row (so columns beyond OFFERS_SCHEMA — an offer number, an issue date —
+    stay with the unchanged document), with this run's facts about the file."""
+    row = {k: v for k, v in old.items() if k not in _NOT_CARRIED}
+    row.update(_row(old["account_id"], "unchanged", path=path, sha256=sha256, size=size, pages=pages, chash=chash,
+                    warning=old.get("warning")))
+    return row
+
+
+def offers_frame(rows: Iterable[dict]) -> pl.DataFrame:
+    """The ``offers`` frame of a run: OFFERS_SCHEMA's columns first, then any carried from previous rows."""
+    rows = list(rows)
+    if not rows:
+        return pl.DataFrame(schema=OFFERS_SCHEMA)
+    frame = pl.DataFrame(rows, schema_overrides=OFFERS_SCHEMA, infer_schema_length=None)
+    return frame.select(*OFFERS_SCHEMA, *(c for c in frame.columns if c not in OFFERS_SCHEMA))
