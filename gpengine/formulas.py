@@ -563,3 +563,25 @@ def mode_npv_yuan(mode: np.ndarray, self_npv_yuan: np.ndarray, third_party_npv_y
     cost-model.md §2 "Recommended PV mode"; offers.md item 5.
     """
     return np.where(mode == 1, self_npv_yuan, np.where(mode == 2, third_party_npv_yuan, 0.0))
+
+
+def co2_reduction_share(co2_reduction_t: np.ndarray, current_co2_t: np.ndarray) -> np.ndarray:
+    """CO2 avoided as a share of today's emissions; NaN (stored NULL) without an emission factor or emissions.
+
+    Parameters
+    ----------
+    co2_reduction_t : array [t]
+        ``co2_reduction_t`` of a scenario.
+    current_co2_t : array [t]
+        ``current_co2_t``.
+
+    Returns
+    -------
+    array [-]
+
+    References
+    ----------
+    WRI (2023) 2.2.5 环境效益; cost-model.md §4.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(current_co2_t > 0, co2_reduction_t / np.where(current_co2_t > 0, current_co2_t, 1.0), np.nan)

@@ -40,7 +40,7 @@ SCENARIO_COLUMNS = [
     "green_co2_t", "co2_reduction_t",
     # extras
     "green_share_achieved", "extra_cost_low_yuan", "extra_cost_high_yuan",
-    "premium_per_green_kwh_low_yuan", "premium_per_green_kwh_high_yuan",
+    "premium_per_green_kwh_low_yuan", "premium_per_green_kwh_high_yuan", "co2_reduction_share",
 ]
 
 RESULT_COLUMNS = [
@@ -58,6 +58,9 @@ RESULT_COLUMNS = [
     "premium_per_green_kwh_low_yuan", "premium_per_green_kwh_high_yuan",
     "pv_self_saving_y1_yuan", "pv_third_party_saving_y1_yuan", "pv_self_net_lifetime_yuan",
     "pv_third_party_saving_lifetime_yuan", "pv_modes_npv_gap_yuan", "pv_best_mode_gain_yuan",
+    "co2_reduction_share",
+    # the account's own terms as used (its list's values, else the assumption set's): what the offer prints
+    "loan_ratio", "loan_rate", "loan_years", "repayment", "third_party_discount",
 ]
 
 
@@ -217,6 +220,7 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
             "green_cost_wri_low_yuan": f.green_cost_wri_yuan(B, t, wri_net, C, g, M, coal, pi_low),
             "green_cost_wri_high_yuan": f.green_cost_wri_yuan(B, t, wri_net, C, g, M, coal, pi_high),
             "green_co2_t": gco2, "co2_reduction_t": current_co2 - gco2,
+            "co2_reduction_share": f.co2_reduction_share(current_co2 - gco2, current_co2),
             "green_share_achieved": f.green_share_achieved(P0, pv_kwh, M, C, E),
             "extra_cost_low_yuan": extra_low, "extra_cost_high_yuan": extra_high,
             "premium_per_green_kwh_low_yuan": f.premium_per_green_kwh_yuan(extra_low, green_kwh),
@@ -238,7 +242,8 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
         "pv_modes_npv_gap_yuan": np.where(eligible, np.abs(npv - third_npv), 0.0),
         "pv_best_mode_gain_yuan": np.where(eligible, f.mode_npv_yuan(best, npv, third_npv)
                                            - f.mode_npv_yuan(recommended, npv, third_npv), 0.0),
-        "pv_eligible": eligible, "market_share": m,
+        "pv_eligible": eligible, "market_share": m, "loan_ratio": _col(df, "loan_ratio"),
+        "loan_rate": _col(df, "loan_rate"), "loan_years": _col(df, "loan_years"), "third_party_discount": delta,
         "flag_pv_capped": capped, "flag_irr_undefined": eligible & np.isnan(irr),
         "flag_irr_multiple_roots": eligible & (changes > 1), "flag_pv_mode_infeasible": infeasible,
         "flag_no_emission_factor": np.isnan(ef), "flag_bill_estimated": bill_missing,
@@ -272,7 +277,8 @@ def _chunk_frames(resolved: pl.DataFrame, cols: dict[str, np.ndarray], run_id: s
     headline = [k for k in RESULT_COLUMNS if k in cols and k not in ("pv_mode", "pv_best_mode")]
     results = pl.concat([
         resolved.select("account_id", "province", "customer_type", "emission_factor_t_per_mwh", "pv_full_load_hours",
-                        "coal_benchmark_yuan_per_kwh", "premium_low_yuan_per_kwh", "premium_high_yuan_per_kwh"),
+                        "coal_benchmark_yuan_per_kwh", "premium_low_yuan_per_kwh", "premium_high_yuan_per_kwh",
+                        "repayment"),
         pl.DataFrame([_float_series(k, cols[k]) for k in headline]),
         pl.DataFrame({"pv_mode": cols["pv_mode"], "pv_best_mode": cols["pv_best_mode"],
                       "_bill_missing": cols["bill_missing"]}),
@@ -284,6 +290,7 @@ def _chunk_frames(resolved: pl.DataFrame, cols: dict[str, np.ndarray], run_id: s
         pl.col("pv_best_mode").replace_strict(mode_names, return_dtype=pl.Utf8),
         pl.col("gec_count").cast(pl.Int64),
         pl.col("pv_breakeven_year").cast(pl.Int64),
+        pl.col("loan_years").cast(pl.Int64),
     ).select(RESULT_COLUMNS)
 
     # scenarios: every account's `none` row, then `self` and `third_party` rows where PV is eligible
@@ -335,7 +342,8 @@ def _empty_results() -> pl.DataFrame:
     schema = {c: pl.Float64 for c in RESULT_COLUMNS}
     schema.update({"account_id": pl.Utf8, "run_id": pl.Utf8, "province": pl.Utf8, "customer_type": pl.Utf8,
                    "bill_source": pl.Utf8, "pv_mode": pl.Utf8, "gec_count": pl.Int64, "flags": pl.List(pl.Utf8),
-                   "pv_best_mode": pl.Utf8, "pv_breakeven_year": pl.Int64,
+                   "pv_best_mode": pl.Utf8, "pv_breakeven_year": pl.Int64, "repayment": pl.Utf8,
+                   "loan_years": pl.Int64,
                    "pv_eligible": pl.Boolean})
     return pl.DataFrame(schema=schema)
 
