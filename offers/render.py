@@ -48,6 +48,7 @@ from offers.branding import Branding, load_branding
 from offers.context import assumption_values, build_offer, offer_meta
 from offers.filenames import offer_filename
 from offers.hashing import content_hasher, template_version
+from offers.reps import load_reps
 
 OFFERS_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.Utf8,
@@ -58,6 +59,9 @@ OFFERS_SCHEMA: dict[str, pl.DataType] = {
     "content_hash": pl.Utf8,
     "status": pl.Utf8,        # rendered / unchanged / failed
     "error": pl.Utf8,
+    "offer_no": pl.Utf8,      # printed on the PDF; an unchanged offer keeps its document's number and dates
+    "issued_on": pl.Date,
+    "valid_until": pl.Date,
 }
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 _ERROR_MAX = 500
@@ -70,6 +74,14 @@ class RenderJob:
     path: str                 # file name inside the output folder
     content_hash: str
     context: dict             # {"offer": ..., "meta": ...}
+    offer_no: str | None = None
+    issued_on: _dt.date | None = None
+    valid_until: _dt.date | None = None
+
+    def __post_init__(self) -> None:   # from a JSON batch file (distributed rendering) the dates are text
+        for name in ("issued_on", "valid_until"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, _dt.date.fromisoformat(getattr(self, name)))
 
 
 @dataclass
@@ -85,9 +97,12 @@ class OfferPlan:
 
 def _row(account_id: str, status: str, *, path: str | None = None, sha256: str | None = None,
          size: int | None = None, pages: int | None = None, chash: str | None = None,
-         error: str | None = None) -> dict:
+         error: str | None = None, job: "RenderJob | None" = None, document: Mapping | None = None) -> dict:
+    """One ``offers`` row; ``job`` or ``document`` (a previous row) gives the offer number and dates."""
+    src = document if document is not None else (vars(job) if job is not None else {})
     return {"account_id": account_id, "path": path, "sha256": sha256, "bytes": size, "pages": pages,
-            "content_hash": chash, "status": status, "error": error}
+            "content_hash": chash, "status": status, "error": error, "offer_no": src.get("offer_no"),
+            "issued_on": src.get("issued_on"), "valid_until": src.get("valid_until")}
 
 
 def _error_text(exc: BaseException) -> str:
@@ -168,7 +183,8 @@ def _previous_index(previous: pl.DataFrame | None) -> dict[str, dict]:
     prev = previous
     if "status" in prev.columns:
         prev = prev.filter(pl.col("status").is_in(["rendered", "unchanged"]))
-    cols = [c for c in ("account_id", "content_hash", "path", "sha256", "bytes", "pages") if c in prev.columns]
+    cols = [c for c in ("account_id", "content_hash", "path", "sha256", "bytes", "pages", "offer_no", "issued_on",
+                        "valid_until") if c in prev.columns]
     return {r["account_id"]: r for r in prev.select(cols).iter_rows(named=True)}
 
 
@@ -191,6 +207,8 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
     sha = assumptions.get("sha256") if isinstance(assumptions.get("sha256"), str) else ""
     set_label = f"{set_name}@{sha[:8]}" if sha else set_name
     issue_date = issue_date or _dt.datetime.now(TIMEZONE).date()
+    valid_until = issue_date + _dt.timedelta(days=branding.valid_days)
+    reps = load_reps()
     prev = _previous_index(previous)
     seen_ids: set[str] = set()
     seen_names: dict[str, str] = {}
@@ -215,14 +233,17 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                 continue
             try:
                 offer = build_offer(row["account"], row["result"], row["scenarios"] or [], row["segment"],
-                                    playbooks, assumptions)
+                                    playbooks, assumptions,
+                                    contact=reps.contact_for((row["account"] or {}).get("sales_rep")))
                 chash = offer_hash(offer)
             except Exception as exc:   # one account's bad data must not stop the run
                 _remove_stale(out_dir, name)
                 yield seq, _row(account_id, "failed", error=_error_text(exc))
                 continue
             old = prev.get(account_id)
-            if old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256"):
+            # unchanged only when the document the customer holds has a number (older rows have none)
+            if (old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256")
+                    and old.get("offer_no")):
                 final = out_dir / name
                 if _file_sha256(prev_dir / name) == old["sha256"] and _reuse(prev_dir / name, final, old["sha256"]):
                     size = final.stat().st_size
@@ -230,10 +251,12 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                     if pages is None:
                         pages = count_pdf_pages(final.read_bytes())
                     yield seq, _row(account_id, "unchanged", path=name, sha256=old["sha256"], size=size,
-                                    pages=pages, chash=chash)
+                                    pages=pages, chash=chash, document=old)
                     continue
-            meta = offer_meta(run_id, rules_version, set_label, chash, issue_date)
-            yield RenderJob(seq, account_id, name, chash, {"offer": offer, "meta": meta})
+            meta = offer_meta(run_id, rules_version, set_label, chash, issue_date, account_id, valid_until=valid_until,
+                              response_url_template=branding.response_url_template)
+            yield RenderJob(seq, account_id, name, chash, {"offer": offer, "meta": meta}, meta["offer_no"],
+                            issue_date, valid_until)
 
 
 def plan_offers(*args, **kwargs) -> OfferPlan:
@@ -288,7 +311,7 @@ def render_jobs(jobs: Iterable[RenderJob], out_dir: str | os.PathLike, branding:
             data, pages = _WORKER.pdf(html)
             atomic_write_bytes(out_dir / job.path, data)
             rows.append(_row(job.account_id, "rendered", path=job.path, sha256=hashlib.sha256(data).hexdigest(),
-                             size=len(data), pages=pages, chash=job.content_hash))
+                             size=len(data), pages=pages, chash=job.content_hash, job=job))
         except Exception as exc:
             _remove_stale(out_dir, job.path)
             rows.append(_row(job.account_id, "failed", chash=job.content_hash, error=_error_text(exc)))

@@ -44,7 +44,7 @@ STAGING_SETTINGS = {"preserve_insertion_order": False, "memory_limit": "1GB", "w
 
 OFFER_COLUMNS = {"account_id": pl.String, "path": pl.String, "folder": pl.String, "sha256": pl.String,
                  "content_hash": pl.String, "bytes": pl.Int64, "pages": pl.Int64, "status": pl.String,
-                 "run_id": pl.String}
+                 "run_id": pl.String, "offer_no": pl.String, "issued_on": pl.Date, "valid_until": pl.Date}
 
 
 @contextmanager
@@ -363,7 +363,7 @@ class Warehouse:
                 return pl.DataFrame(schema=OFFER_COLUMNS)
             return con.sql(
                 """SELECT o.account_id, o.path, r.output_folder AS folder, o.sha256, o.content_hash, o.bytes,
-                          o.pages, o.status, o.run_id
+                          o.pages, o.status, o.run_id, o.offer_no, o.issued_on, o.valid_until
                    FROM offers o JOIN runs r ON r.run_id = o.run_id
                    WHERE r.status = 'succeeded' AND o.status IN ('rendered', 'unchanged')
                      AND (r.output_folder = $1 OR starts_with(r.output_folder, $2))
