@@ -481,8 +481,8 @@ def _decision(c: dict, today: dict, rec: dict, plan: dict, pv: dict | None, gree
          "sub": f"目标 {target}" + ("，已达成" if plan["reached"] else "")},
     ]
     if rec["co2_reduction_t"] is not None:
-        figures.append({"label": "每年减少碳排放", "value": fmt.co2(rec["co2_reduction_t"], units["co2"]),
-                        "unit": units["co2"] + " CO₂", "sub": f"现状的 {fmt.pct(rec['co2_reduction_share'])}"})
+        figures.append({"label": "每年减少二氧化碳排放", "value": fmt.co2(rec["co2_reduction_t"], units["co2"]),
+                        "unit": units["co2"], "sub": f"现状的 {fmt.pct(rec['co2_reduction_share'])}"})
     if pv and rec["mode"] == "self":
         figures.append({"label": "光伏回收期", "value": f"第 {pv['breakeven_year']} 年" if pv["breakeven_year"] else "—",
                         "unit": "", "sub": f"{pv['lifetime_years']} 年累计净收益 {fmt.yuan(pv['self_net_lifetime'])}"})
