@@ -34,8 +34,9 @@ class Configuration:
 
     def record(self) -> dict:
         """What ``runs.assumptions`` stores: every value used, with the hash of every data file."""
+        from offers.reps import offer_files_record
         return {**self.assumptions.record(), "reference": self.reference.describe(),
-                "segmentation_files": self.segmentation.files}
+                "segmentation_files": self.segmentation.files, "offer_files": offer_files_record()}
 
 
 # OSErrors that another attempt five seconds later cannot cure: retrying only delays the clear message.

@@ -112,3 +112,13 @@ def load_reps(path: Path | None = None) -> Reps:
         raise RepsError(f"{path}: {where}: {problem}") from None
     return Reps(parsed.division, {k.strip(): v for k, v in parsed.reps.items()}, hashlib.sha256(raw).hexdigest(),
                 path.name)
+
+
+def offer_files_record() -> dict:
+    """What ``runs.assumptions`` records about the data files that shape the offers (reps, branding)."""
+    from offers.branding import default_branding_path, load_branding
+    branding = load_branding()
+    path = default_branding_path()
+    return {"reps": load_reps().record(),
+            "branding": {"path": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                         "valid_days": branding.valid_days, "response_url_template": branding.response_url_template}}
