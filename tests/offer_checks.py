@@ -25,8 +25,8 @@ SET_NAMES = ("cn-2025", "wri-2023")
 def load_run(db: Path, run_id: str) -> tuple[dict, list[dict]]:
     """(the run row, one dict per rendered offer: offers + results + accounts columns and the output folder)."""
     with duckdb.connect(str(db), read_only=True) as con:
-        run = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).pl().row(0, named=True)
-        rows = con.execute(
+        run = con.sql("SELECT * FROM runs WHERE run_id = $1", params=[run_id]).pl().row(0, named=True)
+        rows = con.sql(
             """SELECT o.account_id, o.path, o.offer_no, o.issued_on, o.valid_until, o.status, o.pages,
                       r.* EXCLUDE (account_id, run_id),
                       a.name, a.sales_rep, a.pv_mode AS list_pv_mode, a.renewable_target AS list_target,
@@ -35,8 +35,8 @@ def load_run(db: Path, run_id: str) -> tuple[dict, list[dict]]:
                JOIN results r USING (run_id, account_id)
                JOIN accounts a USING (run_id, account_id)
                JOIN segments s USING (run_id, account_id)
-               WHERE o.run_id = ? AND o.status IN ('rendered', 'unchanged')
-               ORDER BY o.account_id""", [run_id]).pl().to_dicts()
+               WHERE o.run_id = $1 AND o.status IN ('rendered', 'unchanged')
+               ORDER BY o.account_id""", params=[run_id]).pl().to_dicts()
     return run, rows
 
 
@@ -113,10 +113,13 @@ def check_offer(pages: list[str], row: dict, run: dict, valid_days: int = 30) ->
     if row["pv_eligible"]:
         mode, best = row["pv_mode"], row["pv_best_mode"]
         need(f"推荐：{mode_name(mode, home)}", "PV recommendation")
-        need(fmt.yuan(row["pv_npv_yuan"]), "PV NPV")
-        need(fmt.yuan(row["pv_third_party_npv_yuan"]), "third-party NPV")
+        unit = fmt.money_unit(row["bill_yuan"])             # the document's unit: the PV table's column unit
+        need(fmt.money(row["pv_npv_yuan"], unit), "PV NPV (table)")
+        need(fmt.money(row["pv_third_party_npv_yuan"], unit), "third-party NPV (table)")
         if row["list_pv_mode"] is None:
             need(f"因此推荐{mode_name(best, home)}", "PV recommendation sentence")
+            need(fmt.yuan(row["pv_npv_yuan"]), "PV NPV (sentence)")
+            need(fmt.yuan(row["pv_third_party_npv_yuan"]), "third-party NPV (sentence)")
         if mode != best:
             need(mode_name(best, home), "better mode")
             need(fmt.yuan(row["pv_best_mode_gain_yuan"]), "what the better mode adds")
@@ -138,7 +141,7 @@ def check_offer(pages: list[str], row: dict, run: dict, valid_days: int = 30) ->
             need("不贷款", "loan terms")
 
     # sections only when they apply
-    if ("绿证与绿电交易" in whole) != (row["remaining_green_kwh"] > 0):
+    if ("、绿证与绿电交易" in whole) != (row["remaining_green_kwh"] > 0):     # the numbered section heading
         problems.append("certificate section shown/omitted against remaining_green_kwh")
 
     # internal codes only in the one reference line

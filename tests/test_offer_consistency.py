@@ -79,8 +79,8 @@ def test_the_check_fails_when_the_recommendation_names_the_wrong_mode(sample_run
     wrong = "self" if row["pv_best_mode"] == "third_party" else "third_party"
     import duckdb
     with duckdb.connect(str(db), read_only=True) as con:
-        get = lambda t: con.execute(f"SELECT * FROM {t} WHERE run_id = ? AND account_id = ?",  # noqa: E731
-                                    [run["run_id"], row["account_id"]]).pl().to_dicts()
+        get = lambda t: con.sql(f"SELECT * FROM {t} WHERE run_id = $1 AND account_id = $2",  # noqa: E731
+                                params=[run["run_id"], row["account_id"]]).pl().to_dicts()
         account, result, scenarios, segment = get("accounts")[0], get("results")[0], get("scenarios"), get("segments")[0]
     from offers.reps import load_reps
     from segmentation import load_segmentation_config
