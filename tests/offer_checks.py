@@ -120,8 +120,10 @@ def check_offer(pages: list[str], row: dict, run: dict, valid_days: int = 30) ->
             need(f"因此推荐{mode_name(best, home)}", "PV recommendation sentence")
             need(fmt.yuan(row["pv_npv_yuan"]), "PV NPV (sentence)")
             need(fmt.yuan(row["pv_third_party_npv_yuan"]), "third-party NPV (sentence)")
-        if mode != best:
-            need(mode_name(best, home), "better mode")
+        if mode != best:                 # the list fixed another mode: the offer names the better one and its worth
+            best_npv = row["pv_npv_yuan"] if best == "self" else row["pv_third_party_npv_yuan"]
+            need(f"采用{mode_name(best, home)}" if mode == "none" else
+                 f"{mode_name(best, home)}的净现值为 {fmt.yuan(best_npv)}", "the better mode")
             need(fmt.yuan(row["pv_best_mode_gain_yuan"]), "what the better mode adds")
         if row["pv_breakeven_year"]:
             need(f"第 {row['pv_breakeven_year']} 年", "break-even")

@@ -123,3 +123,39 @@ def test_an_unknown_sizing_is_refused_naming_the_key(tmp_path):
     bad.write_text(text.replace("pv_sizing: {value: roof", "pv_sizing: {value: rooftop"), encoding="utf-8")
     with pytest.raises(DataFileError, match="pv_sizing"):
         load_assumption_file(bad)
+
+
+def test_small_formulas_on_their_own():
+    assert f.green_share_achieved(np.array([100.0]), np.array([200.0]), np.array([300.0]), np.array([400.0]),
+                                  np.array([2000.0]))[0] == 0.5
+    assert f.extra_cost_yuan(np.array([90.0]), np.array([100.0]))[0] == -10.0
+    per = f.premium_per_green_kwh_yuan(np.array([-10.0, 5.0]), np.array([20.0, 0.0]))
+    assert per[0] == -0.5 and np.isnan(per[1])
+    assert f.pv_saving_y1_yuan(np.array([1000.0]), np.array([0.6]), np.array([90.0]))[0] == pytest.approx(510.0)
+    assert f.mode_npv_yuan(np.array([0, 1, 2]), np.array([5.0, 5.0, 5.0]), np.array([7.0, 7.0, 7.0])).tolist() == [0, 5, 7]
+    share = f.co2_reduction_share(np.array([3.0, 1.0, 1.0]), np.array([6.0, 0.0, np.nan]))
+    assert share[0] == 0.5 and np.isnan(share[1]) and np.isnan(share[2])
+    assert f.best_pv_mode(np.array([False, True, True]), np.array([1.0, 2.0, 1.0]),
+                          np.array([0.0, 2.0, 3.0])).tolist() == [0, 1, 2]        # a tie goes to self
+    assert f.recommended_pv_mode(np.array([False, True, True]), np.array([1, -1, 0]),
+                                 np.array([0, 2, 1])).tolist() == [0, 2, 0]
+
+
+def test_one_accounts_cash_flows_match_the_stored_columns():
+    # the offer's 25-year chart is drawn from pv_account_cash_flows_yuan: it must end where the model's columns do
+    row = dict(annual_kwh=2.0e6, annual_bill_yuan=1.3e6, roof_area_m2=9_000.0, loan_ratio=0.5, loan_rate=0.04,
+               loan_years=12, repayment="interest_only", third_party_discount=0.9)
+    for aset in (WRI, CN):
+        r, _ = one(row, aset)
+        v = aset.values
+        flows = f.pv_account_cash_flows_yuan(r["pv_capacity_kw"], r["pv_full_load_hours"], r["grid_kwh"],
+                                             r["avg_price_yuan_per_kwh"], v.pv_first_year_factor,
+                                             v.pv_degradation_per_year, v.pv_lifetime_years, v.pv_capex_yuan_per_w,
+                                             r["loan_ratio"], r["loan_rate"], r["loan_years"],
+                                             r["repayment"] == "interest_only", r["third_party_discount"])
+        assert flows["self"].sum() == pytest.approx(r["pv_self_net_lifetime_yuan"], rel=1e-12)
+        assert flows["third_party"].sum() == pytest.approx(r["pv_third_party_saving_lifetime_yuan"], rel=1e-12)
+        assert npf.npv(v.hurdle_rate, flows["self"]) == pytest.approx(r["pv_npv_yuan"], rel=1e-9)
+        assert npf.npv(v.hurdle_rate, flows["third_party"]) == pytest.approx(r["pv_third_party_npv_yuan"], rel=1e-9)
+        assert f.breakeven_year(flows["self"][:, None])[0] == r["pv_breakeven_year"]
+        assert r["loan_ratio"] == 0.5 and r["loan_years"] == 12 and r["third_party_discount"] == 0.9
