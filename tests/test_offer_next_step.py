@@ -103,3 +103,15 @@ def test_no_template_no_qr_and_kept_numbers_stay():
 def test_qr_is_made_for_the_url_only():
     q = qr_svg("https://green.example.com/r/GP-0000-0000-0001-XX")
     assert set(q["path"]) <= set("Mhvz0123456789 -")     # path data only: nothing from customer text
+
+
+def test_a_render_job_keeps_its_dates_through_a_json_batch_file():
+    # distributed rendering writes jobs as JSON lines (flows/scaleout.py): dates come back as dates
+    import dataclasses
+    import json
+
+    from offers.render import RenderJob
+    job = RenderJob(1, "A-1", "a.pdf", "h" * 64, {"offer": {}, "meta": {}}, "GP-0000-0000-0001", DAY,
+                    DAY + dt.timedelta(days=30))
+    back = RenderJob(**json.loads(json.dumps(dataclasses.asdict(job), ensure_ascii=False, default=str)))
+    assert back == job
