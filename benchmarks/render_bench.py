@@ -9,7 +9,10 @@ Renders ``--docs`` demo offers (offers.demo: realistic figures, every segment, P
 * the pipeline (``render_offers``: planning, process pool, PDF writing, atomic file writes) with 1, 2 …
   processes: documents/s, overhead over WeasyPrint alone, speed-up over one process, pool start-up;
 * memory: RSS of every worker sampled during the run (first sample after warm-up vs. last and peak);
-* PDF size: median and maximum.
+* PDF size: median and maximum;
+* the offer before "Offers that sell" (its HTML and stylesheet frozen in ``benchmarks/frozen_offer/``)
+  rendered by WeasyPrint in the same process and run: time per offer and PDF size of the new offer
+  beside the old one (goal: new ≤ 1.0× old, PDF ≤ 150 KB median).
 
 Absolute times on a shared machine are noisy: use ``--repeat`` (medians are reported) and compare the
 ratios printed side by side from the same run.
@@ -60,8 +63,9 @@ def weasyprint_alone(jobs: list[RenderJob]) -> dict:
     for h in html[:3]:                        # warm-up: fonts, caches
         html_to_pdf(h)
     t0, c0 = time.perf_counter(), time.process_time()
+    sizes = []
     for h in html:
-        html_to_pdf(h)
+        sizes.append(len(html_to_pdf(h)))
     t_pdf, c_pdf = time.perf_counter() - t0, time.process_time() - c0
     # layout vs. writing, on a sample
     sample = html[: max(5, len(html) // 10)]
@@ -75,8 +79,39 @@ def weasyprint_alone(jobs: list[RenderJob]) -> dict:
         t_write += time.perf_counter() - b
         t_layout += b - a
     return {"docs_per_s": len(html) / t_pdf, "s_per_doc": t_pdf / len(html), "cpu_s_per_doc": c_pdf / len(html),
-            "jinja_s_per_doc": t_jinja / len(html),
+            "jinja_s_per_doc": t_jinja / len(html), "median_kb": statistics.median(sizes) / 1024,
             "layout_s_per_doc": t_layout / len(sample), "write_s_per_doc": t_write / len(sample)}
+
+
+FROZEN = Path(__file__).resolve().parent / "frozen_offer"
+
+
+def frozen_baseline(limit: int | None = None) -> dict:
+    """The frozen copy of the previous offer (HTML + stylesheet), rendered by WeasyPrint in this process with the
+    same fonts, fetcher and PDF finisher as the current offer: the like-for-like baseline."""
+    import gzip
+
+    from weasyprint import CSS, HTML
+
+    from offers.engine import get_renderer
+    from offers.pdffonts import compact_fonts
+    r = get_renderer()
+    with gzip.open(FROZEN / "offers.json.gz", "rt", encoding="utf-8") as fh:
+        html = json.load(fh)[:limit]
+    css = CSS(string=(FROZEN / "offer.css").read_text(encoding="utf-8"), base_url=r.base_url, url_fetcher=r.fetcher,
+              font_config=r.font_config)
+
+    def pdf(h: str) -> bytes:
+        return HTML(string=h, base_url=r.base_url, url_fetcher=r.fetcher).render(
+            font_config=r.font_config, stylesheets=[css]).write_pdf(finisher=compact_fonts)
+
+    for h in html[:3]:
+        pdf(h)
+    t0, c0 = time.perf_counter(), time.process_time()
+    sizes = [len(pdf(h)) for h in html]
+    t, c = time.perf_counter() - t0, time.process_time() - c0
+    return {"docs": len(html), "s_per_doc": t / len(html), "cpu_s_per_doc": c / len(html),
+            "median_kb": statistics.median(sizes) / 1024}
 
 
 class RssSampler(threading.Thread):
@@ -151,8 +186,9 @@ def main(argv=None) -> int:
     jobs, t_plan = plan_jobs(run, base / "plan")
     print(f"{len(jobs)} documents; cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")
 
-    alone, pipes = [], {w: [] for w in args.workers}
+    alone, frozen, pipes = [], [], {w: [] for w in args.workers}
     for rep in range(args.repeat):
+        frozen.append(frozen_baseline())
         alone.append(weasyprint_alone(jobs))
         for w in args.workers:
             pipes[w].append(pipeline(run, w, base / f"r{rep}-w{w}"))
@@ -167,7 +203,13 @@ def main(argv=None) -> int:
     a_cpu = med(alone, "cpu_s_per_doc")
     print(f"\nWeasyPrint alone (same HTML, 1 process): {a_rate:.2f} docs/s, {a_cpu * 1000:.0f} ms CPU per document")
     one = med(pipes[args.workers[0]], "docs_per_s")
-    report = {"docs": len(jobs), "weasyprint_alone": alone, "pipeline": pipes, "plan_s": t_plan}
+    f_cpu, f_wall = med(frozen, "cpu_s_per_doc"), med(frozen, "s_per_doc")
+    print(f"previous offer (frozen HTML, {frozen[0]['docs']} documents, same process): {f_wall * 1000:.0f} ms per "
+          f"document ({f_cpu * 1000:.0f} ms CPU), PDF median {med(frozen, 'median_kb'):.0f} KB")
+    print(f"new offer vs previous: {med(alone, 's_per_doc') / f_wall:.2f}x wall, {a_cpu / f_cpu:.2f}x CPU per document "
+          f"(goal <= 1.0x); PDF median {med(alone, 'median_kb'):.0f} KB (goal <= 150 KB)")
+    report = {"docs": len(jobs), "weasyprint_alone": alone, "frozen_previous_offer": frozen, "pipeline": pipes,
+              "plan_s": t_plan}
     for w in args.workers:
         rows = pipes[w]
         rate = med(rows, "docs_per_s")

@@ -55,7 +55,7 @@ def write_jobs(items: Iterable, path: Path) -> tuple[dict[int, dict], list[tuple
         for item in items:
             if isinstance(item, RenderJob):
                 start = fh.tell()
-                fh.write(json.dumps(dataclasses.asdict(item), ensure_ascii=False).encode("utf-8") + b"\n")
+                fh.write(json.dumps(dataclasses.asdict(item), ensure_ascii=False, default=str).encode("utf-8") + b"\n")
                 spans.append((start, fh.tell()))
             else:
                 seq, row = item

@@ -40,9 +40,10 @@ class Configuration:
         ``input_files``: the data files the customer list was read with (the column aliases,
         ``Validated.data_files``); ``data_files`` then lists every data file that shaped the run
         that the other entries do not (the assumption set's hash is ``sha256``, the reference and
-        segmentation files are under their own keys)."""
+        segmentation files are under their own keys, the reps and offer settings under ``offer_files``)."""
+        from offers.reps import offer_files_record
         return {**self.assumptions.record(), "reference": self.reference.describe(),
-                "segmentation_files": self.segmentation.files,
+                "segmentation_files": self.segmentation.files, "offer_files": offer_files_record(),
                 "data_files": {"branding.yaml": self.branding_sha256, **(input_files or {})}}
 
 

@@ -37,6 +37,9 @@ class AssumptionValues(BaseModel):
     loan_years: int = Field(ge=1, le=25)
     repayment: Literal[REPAYMENT_CODES]
     hurdle_rate: float = Field(gt=-1, le=1)
+    # cost-model.md §2: `roof` (the note: capacity = A / 10) or `self_consumption` (min(A / 10, G / (H × f1)));
+    # a set that does not name it sizes by the roof, as the note does
+    pv_sizing: Literal["roof", "self_consumption"] = "roof"
 
     @field_validator("gec_price_yuan_per_certificate", "pv_capex_yuan_per_w", "roof_m2_per_kw", "pv_first_year_factor",
                      "pv_degradation_per_year", "pv_lifetime_years", "third_party_discount", "loan_ratio", "loan_rate",

@@ -162,15 +162,6 @@ def remaining_green_kwh(target_kwh: np.ndarray, existing_pv_kwh: np.ndarray, pv_
     return np.maximum(0.0, target_kwh - existing_pv_kwh - pv_kwh_y1)
 
 
-def cheaper_channel_market_share(premium_low_yuan_per_kwh: np.ndarray, gec_price_yuan_per_certificate: float
-                                 ) -> np.ndarray:
-    """1 when market trading's premium π_low is below a certificate's cost per kWh (g / 1000), else 0.
-
-    The compliance-driven playbook's default (segmentation.md: 'the cheaper channel per kWh').
-    """
-    return np.where(premium_low_yuan_per_kwh < gec_price_yuan_per_certificate / 1000.0, 1.0, 0.0)
-
-
 def gec_count(gec_kwh: np.ndarray) -> np.ndarray:
     """Whole certificates of 1 MWh: ceil(C / 1000 − 1e-9) (2.2.4 绿证需求量).
 
@@ -213,3 +204,395 @@ def green_co2_t(emission_factor_t_per_mwh: np.ndarray, grid_kwh_: np.ndarray, pv
                 market_kwh: np.ndarray, gec_kwh: np.ndarray) -> np.ndarray:
     """EF × max(0, G − P1 − M − C) / 1000 (2.2.1 and 2.2.5 绿电模式碳排放; note 12 counts all three)."""
     return co2_t(emission_factor_t_per_mwh, np.maximum(0.0, grid_kwh_ - pv_kwh_y1 - market_kwh - gec_kwh))
+
+
+# ---------------------------------------------------------------------------------------------
+# PV sizing, the value of each PV mode and the recommendation (cost-model.md §2)
+#
+# Every figure an offer or a view prints is one of these functions (or one above), evaluated once
+# by :mod:`gpengine.model` and stored; the offers only format the stored value.
+# ---------------------------------------------------------------------------------------------
+
+PV_SIZINGS = ("roof", "self_consumption")
+CAPPED_TOLERANCE = 1e-9
+
+
+def self_consumption_capacity_kw(roof_capacity_kw: np.ndarray, grid_kwh_: np.ndarray, full_load_hours: np.ndarray,
+                                 first_year_factor: float) -> np.ndarray:
+    """The largest system whose year-1 output is all used on site: min(A / 10, G / (H × f1)).
+
+    Parameters
+    ----------
+    roof_capacity_kw : array [kW]
+        The roof's potential A / 10 (0 when the roof is not owned or has no area).
+    grid_kwh_ : array [kWh]
+        Annual grid purchases G.
+    full_load_hours : array [h]
+        The province's PV full-load hours H.
+    first_year_factor : float [-]
+        First-year module factor f1.
+
+    Returns
+    -------
+    array [kW]
+        0 where the roof has no potential or G = 0 (not eligible).
+
+    References
+    ----------
+    WRI (2023) 2.2.2 and notes 17–20; cost-model.md §2, **Decision** ``self_consumption``: with no
+    export every kW above this point adds capex and no year-1 revenue.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        use = np.where(full_load_hours > 0, grid_kwh_ / (np.where(full_load_hours > 0, full_load_hours, 1.0)
+                                                         * first_year_factor), np.inf)
+    return np.where((roof_capacity_kw > 0) & (grid_kwh_ > 0), np.minimum(roof_capacity_kw, use), 0.0)
+
+
+def sized_capacity_kw(pv_sizing: str, roof_capacity_kw: np.ndarray, grid_kwh_: np.ndarray,
+                      full_load_hours: np.ndarray, first_year_factor: float) -> np.ndarray:
+    """``pv_capacity_kw`` under the assumption set's ``pv_sizing``.
+
+    Parameters
+    ----------
+    pv_sizing : {'roof', 'self_consumption'}
+        ``roof``: the note's A / 10; ``self_consumption``: :func:`self_consumption_capacity_kw`.
+    roof_capacity_kw, grid_kwh_, full_load_hours, first_year_factor
+        As in :func:`self_consumption_capacity_kw` ([kW], [kWh], [h], [-]).
+
+    Returns
+    -------
+    array [kW]
+
+    References
+    ----------
+    WRI (2023) note 18; cost-model.md §2 "Capacity".
+    """
+    if pv_sizing == "roof":
+        return roof_capacity_kw
+    if pv_sizing == "self_consumption":
+        return self_consumption_capacity_kw(roof_capacity_kw, grid_kwh_, full_load_hours, first_year_factor)
+    raise ValueError(f"pv_sizing must be one of {PV_SIZINGS}, got {pv_sizing!r}")
+
+
+def pv_capped(eligible: np.ndarray, generation_y1_kwh: np.ndarray, grid_kwh_: np.ndarray) -> np.ndarray:
+    """Flag ``pv_capped``: gen_1 > G × (1 + 1e-9) — the output beyond grid purchases earns nothing.
+
+    Parameters
+    ----------
+    eligible : bool array
+    generation_y1_kwh : array [kWh]
+        gen_1.
+    grid_kwh_ : array [kWh]
+        G.
+
+    Returns
+    -------
+    bool array
+
+    References
+    ----------
+    WRI (2023) note 17 (no export); cost-model.md §2: the tolerance keeps a self-consumption-sized
+    system, whose gen_1 equals G up to rounding, from being flagged.
+    """
+    return eligible & (generation_y1_kwh > grid_kwh_ * (1.0 + CAPPED_TOLERANCE))
+
+
+def breakeven_year(cash_flows_yuan: np.ndarray) -> np.ndarray:
+    """The first year k ≥ 1 in which CF_0 + … + CF_k ≥ 0; NaN (stored NULL) when none within L.
+
+    Parameters
+    ----------
+    cash_flows_yuan : array (L + 1, accounts) [元]
+        CF_0 = −equity, CF_k = rev_k − DS_k (:func:`pv_cash_flows_yuan`).
+
+    Returns
+    -------
+    array [year]
+        Whole years as floats; NaN where the cumulative cash flow stays negative.
+
+    References
+    ----------
+    WRI (2023) 2.2.2 投资回收期; cost-model.md §2 ``pv_breakeven_year`` (what the offer calls 回收期:
+    degradation and the loan counted as they fall).
+    """
+    cumulative = np.cumsum(cash_flows_yuan, axis=0)[1:] >= 0
+    found = cumulative.any(axis=0)
+    return np.where(found, np.argmax(cumulative, axis=0) + 1.0, np.nan)
+
+
+def cumulative_cash_flow_yuan(cash_flows_yuan: np.ndarray) -> np.ndarray:
+    """Cumulative cash flow CF_0 + … + CF_k for k = 0..L (the offer's 25-year chart).
+
+    Parameters
+    ----------
+    cash_flows_yuan : array (L + 1, ...) [元]
+
+    Returns
+    -------
+    array (L + 1, ...) [元]
+
+    References
+    ----------
+    cost-model.md §2 ``pv_breakeven_year``; offers.md item 5.
+    """
+    return np.cumsum(cash_flows_yuan, axis=0)
+
+
+def third_party_savings_yuan(self_consumed: np.ndarray, price_yuan_per_kwh: np.ndarray,
+                             discount: np.ndarray) -> np.ndarray:
+    """S_k = q_k × p × (1 − δ): the customer's saving in year k under the third-party model.
+
+    Parameters
+    ----------
+    self_consumed : array (L, accounts) [kWh]
+        q_k.
+    price_yuan_per_kwh : array [元/kWh]
+        p.
+    discount : array [-]
+        δ, the share of the grid price paid to the PV owner.
+
+    Returns
+    -------
+    array (L, accounts) [元]
+
+    References
+    ----------
+    WRI (2023) 2.2.2 第三方投资, note 16; cost-model.md §2.
+    """
+    return self_consumed * (price_yuan_per_kwh * (1.0 - discount))[None, :]
+
+
+def with_year_zero(flows_yuan: np.ndarray, year0_yuan: np.ndarray | float = 0.0) -> np.ndarray:
+    """[CF_0, CF_1 … CF_L] from the yearly flows (L, accounts) and CF_0.
+
+    Parameters
+    ----------
+    flows_yuan : array (L, accounts) [元]
+    year0_yuan : array or float [元]
+
+    Returns
+    -------
+    array (L + 1, accounts) [元]
+
+    References
+    ----------
+    cost-model.md §2 ``pv_third_party_npv_yuan`` (CF_0 = 0 for the third-party model).
+    """
+    out = np.empty((flows_yuan.shape[0] + 1, flows_yuan.shape[1]))
+    out[0] = year0_yuan
+    out[1:] = flows_yuan
+    return out
+
+
+def best_pv_mode(eligible: np.ndarray, self_npv_yuan: np.ndarray, third_party_npv_yuan: np.ndarray) -> np.ndarray:
+    """``pv_best_mode`` as codes 0 = none, 1 = self, 2 = third_party.
+
+    Parameters
+    ----------
+    eligible : bool array
+    self_npv_yuan : array [元]
+        ``pv_npv_yuan`` at the hurdle rate.
+    third_party_npv_yuan : array [元]
+        ``pv_third_party_npv_yuan`` at the hurdle rate.
+
+    Returns
+    -------
+    int array
+        ``none`` when not eligible; ``self`` when its NPV ≥ the third-party NPV, else ``third_party``.
+
+    References
+    ----------
+    cost-model.md §2 "Best PV mode" (**Decision**: both modes valued the same way over the lifetime).
+    """
+    return np.where(~eligible, 0, np.where(self_npv_yuan >= third_party_npv_yuan, 1, 2)).astype(np.int8)
+
+
+def recommended_pv_mode(eligible: np.ndarray, requested: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """``pv_mode`` as codes (0 none, 1 self, 2 third_party): the list's choice when given, else the best.
+
+    Parameters
+    ----------
+    eligible : bool array
+    requested : int array
+        The account's own ``pv_mode`` as a code, −1 when not given.
+    best : int array
+        :func:`best_pv_mode`.
+
+    Returns
+    -------
+    int array
+        ``none`` when not eligible (flag ``pv_mode_infeasible`` when a PV mode was asked for).
+
+    References
+    ----------
+    cost-model.md §2 "Recommended PV mode".
+    """
+    return np.where(~eligible, 0, np.where(requested >= 0, requested, best)).astype(np.int8)
+
+
+def pv_saving_y1_yuan(pv_kwh_y1: np.ndarray, price_yuan_per_kwh: np.ndarray, pv_cost_y1_yuan: np.ndarray
+                      ) -> np.ndarray:
+    """Year-1 saving of a PV mode: avoided purchases P1 × p minus the mode's year-1 PV cost.
+
+    Parameters
+    ----------
+    pv_kwh_y1 : array [kWh]
+        P1.
+    price_yuan_per_kwh : array [元/kWh]
+        p.
+    pv_cost_y1_yuan : array [元]
+        :func:`self_pv_cost_y1_yuan` or :func:`third_party_pv_cost_y1_yuan`.
+
+    Returns
+    -------
+    array [元]
+
+    References
+    ----------
+    WRI (2023) 2.2.2 年收益; cost-model.md §2 and §4 (the PV cost in the green-mode total).
+    """
+    return pv_kwh_y1 * price_yuan_per_kwh - pv_cost_y1_yuan
+
+
+def green_share_achieved(existing_pv_kwh: np.ndarray, pv_kwh_y1: np.ndarray, market_kwh: np.ndarray,
+                         gec_kwh: np.ndarray, annual_kwh: np.ndarray) -> np.ndarray:
+    """(P0 + P1 + M + C) / E: the green share a scenario reaches.
+
+    Parameters
+    ----------
+    existing_pv_kwh, pv_kwh_y1, market_kwh, gec_kwh, annual_kwh : array [kWh]
+
+    Returns
+    -------
+    array [-]
+
+    References
+    ----------
+    WRI (2023) 2.2.4; cost-model.md §4 ``green_share_achieved``.
+    """
+    return (existing_pv_kwh + pv_kwh_y1 + market_kwh + gec_kwh) / annual_kwh
+
+
+def extra_cost_yuan(green_cost_yuan_: np.ndarray, bill_yuan: np.ndarray) -> np.ndarray:
+    """Change of the annual cost against today: green cost − B (negative: a saving).
+
+    Parameters
+    ----------
+    green_cost_yuan_ : array [元]
+        ``green_cost_low_yuan`` or ``green_cost_high_yuan``.
+    bill_yuan : array [元]
+        B.
+
+    Returns
+    -------
+    array [元]
+
+    References
+    ----------
+    WRI (2023) 2.2.5 经济效益; cost-model.md §5 (extras).
+    """
+    return green_cost_yuan_ - bill_yuan
+
+
+def premium_per_green_kwh_yuan(extra_cost_yuan_: np.ndarray, green_kwh: np.ndarray) -> np.ndarray:
+    """Extra cost per new green kWh (P1 + M + C); NaN (stored NULL) when there is none.
+
+    Parameters
+    ----------
+    extra_cost_yuan_ : array [元]
+        :func:`extra_cost_yuan`.
+    green_kwh : array [kWh]
+        New green kWh of the scenario.
+
+    Returns
+    -------
+    array [元/kWh]
+
+    References
+    ----------
+    WRI (2023) 2.2.5; cost-model.md §5 ("per-kWh premium" extra).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(green_kwh > 0, extra_cost_yuan_ / np.where(green_kwh > 0, green_kwh, 1.0), np.nan)
+
+
+def pv_account_cash_flows_yuan(capacity_kw: float, full_load_hours: float, grid_kwh_: float, price_yuan_per_kwh: float,
+                               first_year_factor: float, degradation_per_year: float, lifetime_years: int,
+                               capex_yuan_per_w: float, loan_ratio: float, loan_rate: float, loan_years: int,
+                               interest_only: bool, third_party_discount: float) -> dict[str, np.ndarray]:
+    """One account's yearly PV cash flows of both modes, from its stored figures (the offer's chart).
+
+    The same formulas as the column-wise model, applied to one account: the offer's 25-year chart is
+    drawn from these, and its break-even points equal the stored ``pv_breakeven_year``.
+
+    Parameters
+    ----------
+    capacity_kw [kW], full_load_hours [h], grid_kwh_ [kWh], price_yuan_per_kwh [元/kWh]
+    first_year_factor [-], degradation_per_year [-/year], lifetime_years [year], capex_yuan_per_w [元/W]
+    loan_ratio [-], loan_rate [1/year], loan_years [year], interest_only [bool], third_party_discount [-]
+
+    Returns
+    -------
+    dict of arrays (L + 1,) [元]
+        ``self`` and ``third_party``: CF_0..CF_L of each mode.
+
+    References
+    ----------
+    WRI (2023) 2.2.2; cost-model.md §2.
+    """
+    cap = np.array([capacity_kw], dtype=np.float64)
+    gen = pv_generation_kwh(cap, np.array([full_load_hours]),
+                            module_factors(first_year_factor, degradation_per_year, lifetime_years))
+    q = self_consumed_kwh(gen, np.array([grid_kwh_]))
+    price = np.array([price_yuan_per_kwh])
+    capex = pv_capex_yuan(cap, capex_yuan_per_w)
+    loan = capex * loan_ratio
+    ds = debt_service_yuan(loan, np.array([loan_rate]), np.array([float(loan_years)]), np.array([interest_only]),
+                           lifetime_years)
+    self_cf = pv_cash_flows_yuan(capex - loan, q * price[None, :], ds)
+    third = with_year_zero(third_party_savings_yuan(q, price, np.array([third_party_discount])))
+    return {"self": self_cf[:, 0], "third_party": third[:, 0]}
+
+
+def mode_npv_yuan(mode: np.ndarray, self_npv_yuan: np.ndarray, third_party_npv_yuan: np.ndarray) -> np.ndarray:
+    """The NPV of a PV mode given as codes (0 none → 0, 1 self, 2 third_party).
+
+    Parameters
+    ----------
+    mode : int array
+    self_npv_yuan, third_party_npv_yuan : array [元]
+
+    Returns
+    -------
+    array [元]
+        What the mode is worth to the customer over the lifetime at the hurdle rate; the difference
+        between the best mode's and the recommended mode's value is what the offer says the better
+        mode would add (``pv_best_mode_gain_yuan``).
+
+    References
+    ----------
+    cost-model.md §2 "Recommended PV mode"; offers.md item 5.
+    """
+    return np.where(mode == 1, self_npv_yuan, np.where(mode == 2, third_party_npv_yuan, 0.0))
+
+
+def co2_reduction_share(co2_reduction_t: np.ndarray, current_co2_t: np.ndarray) -> np.ndarray:
+    """CO2 avoided as a share of today's emissions; NaN (stored NULL) without an emission factor or emissions.
+
+    Parameters
+    ----------
+    co2_reduction_t : array [t]
+        ``co2_reduction_t`` of a scenario.
+    current_co2_t : array [t]
+        ``current_co2_t``.
+
+    Returns
+    -------
+    array [-]
+
+    References
+    ----------
+    WRI (2023) 2.2.5 环境效益; cost-model.md §4.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(current_co2_t > 0, co2_reduction_t / np.where(current_co2_t > 0, current_co2_t, 1.0), np.nan)

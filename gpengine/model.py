@@ -42,7 +42,7 @@ SCENARIO_COLUMNS = [
     "green_co2_t", "co2_reduction_t",
     # extras
     "green_share_achieved", "extra_cost_low_yuan", "extra_cost_high_yuan",
-    "premium_per_green_kwh_low_yuan", "premium_per_green_kwh_high_yuan",
+    "premium_per_green_kwh_low_yuan", "premium_per_green_kwh_high_yuan", "co2_reduction_share",
 ]
 
 RESULT_COLUMNS = [
@@ -50,13 +50,19 @@ RESULT_COLUMNS = [
     "coal_benchmark_yuan_per_kwh", "premium_low_yuan_per_kwh", "premium_high_yuan_per_kwh", "bill_yuan",
     "bill_source", "grid_kwh", "avg_price_yuan_per_kwh", "current_co2_t", "target_share", "target_kwh",
     "pv_capacity_kw", "pv_kwh_y1", "pv_capex_yuan", "pv_loan_yuan", "pv_equity_yuan", "pv_debt_service_y1_yuan",
-    "pv_irr", "pv_npv_yuan", "pv_payback_years", "pv_third_party_cost_y1_yuan", "pv_mode", "remaining_green_kwh",
+    "pv_irr", "pv_npv_yuan", "pv_payback_years", "pv_third_party_cost_y1_yuan", "pv_mode",
+    "pv_roof_capacity_kw", "pv_third_party_npv_yuan", "pv_best_mode", "pv_breakeven_year", "remaining_green_kwh",
     "market_kwh", "gec_kwh", "gec_count", "gec_cost_yuan", "market_premium_low_yuan", "market_premium_high_yuan",
     "green_cost_low_yuan", "green_cost_high_yuan", "green_cost_wri_low_yuan", "green_cost_wri_high_yuan",
     "green_co2_t", "co2_reduction_t", "green_share_achieved", "flags",
     # extras (documented in docs/methodology.md)
     "pv_eligible", "market_share", "pv_cost_y1_yuan", "extra_cost_low_yuan", "extra_cost_high_yuan",
     "premium_per_green_kwh_low_yuan", "premium_per_green_kwh_high_yuan",
+    "pv_self_saving_y1_yuan", "pv_third_party_saving_y1_yuan", "pv_self_net_lifetime_yuan",
+    "pv_third_party_saving_lifetime_yuan", "pv_modes_npv_gap_yuan", "pv_best_mode_gain_yuan",
+    "co2_reduction_share",
+    # the account's own terms as used (its list's values, else the assumption set's): what the offer prints
+    "loan_ratio", "loan_rate", "loan_years", "repayment", "third_party_discount",
 ]
 
 
@@ -152,12 +158,13 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
 
     # 2.2.2 PV
     roof_owned = df.get_column("roof_owned").to_numpy().astype(bool)
-    capacity = f.pv_capacity_kw(_col(df, "roof_area_m2"), roof_owned, v.roof_m2_per_kw)
+    roof_capacity = f.pv_capacity_kw(_col(df, "roof_area_m2"), roof_owned, v.roof_m2_per_kw)
+    capacity = f.sized_capacity_kw(v.pv_sizing, roof_capacity, G, hours, v.pv_first_year_factor)
     eligible = capacity > 0
     gen = f.pv_generation_kwh(capacity, hours, f.module_factors(v.pv_first_year_factor, v.pv_degradation_per_year, L))
     q = f.self_consumed_kwh(gen, G)
     P1 = q[0]
-    capped = eligible & (gen[0] > G)
+    capped = f.pv_capped(eligible, gen[0], G)
     capex = f.pv_capex_yuan(capacity, v.pv_capex_yuan_per_w)
     loan = capex * _col(df, "loan_ratio")
     equity = capex - loan
@@ -165,13 +172,18 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
     ds = f.debt_service_yuan(loan, _col(df, "loan_rate"), _col(df, "loan_years"), interest_only, L)
     rev = q * p[None, :]
     cf = f.pv_cash_flows_yuan(equity, rev, ds)
+    third_cf = f.with_year_zero(f.third_party_savings_yuan(q, p, delta))
     del gen, q
     irr, changes = irr_many(cf)
     irr = np.where(eligible & (equity > 0), irr, np.nan)
     npv = np.where(eligible, npv_many(v.hurdle_rate, cf), np.nan)
+    third_npv = np.where(eligible, npv_many(v.hurdle_rate, third_cf), 0.0)
     payback = np.where(eligible, f.pv_payback_years(equity, ds, rev[0]), np.nan)
+    breakeven = np.where(eligible, f.breakeven_year(cf), 0.0)
+    self_net_lifetime = np.where(eligible, cf.sum(axis=0), 0.0)
+    third_saving_lifetime = np.where(eligible, third_cf.sum(axis=0), 0.0)
     ds1 = ds[0]
-    del cf, rev, ds
+    del cf, rev, ds, third_cf
     self_cost = f.self_pv_cost_y1_yuan(ds1, equity, L)
     third_cost = f.third_party_pv_cost_y1_yuan(P1, p, delta)
 
@@ -180,7 +192,8 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
     requested = (df.get_column("pv_mode").replace_strict({m: i for i, m in enumerate(PV_MODES)}, default=-1,
                                                           return_dtype=pl.Int8).to_numpy())
     infeasible = ~eligible & (requested > 0)
-    recommended = np.where(~eligible, 0, np.where(requested >= 0, requested, np.where(npv >= 0, 1, 2)))
+    best = f.best_pv_mode(eligible, npv, third_npv)
+    recommended = f.recommended_pv_mode(eligible, requested, best)
 
     # 2.2.3–2.2.5 per scenario
     T = t * E
@@ -199,9 +212,7 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
         low = f.green_cost_yuan(G, pv_kwh, p, pv_cost, M, pi_low, gec_cost)
         high = f.green_cost_yuan(G, pv_kwh, p, pv_cost, M, pi_high, gec_cost)
         green_kwh = pv_kwh + M + C
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_kwh_low = np.where(green_kwh > 0, (low - B) / np.where(green_kwh > 0, green_kwh, 1.0), np.nan)
-            per_kwh_high = np.where(green_kwh > 0, (high - B) / np.where(green_kwh > 0, green_kwh, 1.0), np.nan)
+        extra_low, extra_high = f.extra_cost_yuan(low, B), f.extra_cost_yuan(high, B)
         gco2 = f.green_co2_t(ef, G, pv_kwh, M, C)
         scen[mode] = {
             "pv_kwh_y1": pv_kwh, "pv_cost_y1_yuan": pv_cost, "remaining_green_kwh": R, "market_kwh": M,
@@ -211,9 +222,11 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
             "green_cost_wri_low_yuan": f.green_cost_wri_yuan(B, t, wri_net, C, g, M, coal, pi_low),
             "green_cost_wri_high_yuan": f.green_cost_wri_yuan(B, t, wri_net, C, g, M, coal, pi_high),
             "green_co2_t": gco2, "co2_reduction_t": current_co2 - gco2,
-            "green_share_achieved": (P0 + green_kwh) / E,
-            "extra_cost_low_yuan": low - B, "extra_cost_high_yuan": high - B,
-            "premium_per_green_kwh_low_yuan": per_kwh_low, "premium_per_green_kwh_high_yuan": per_kwh_high,
+            "co2_reduction_share": f.co2_reduction_share(current_co2 - gco2, current_co2),
+            "green_share_achieved": f.green_share_achieved(P0, pv_kwh, M, C, E),
+            "extra_cost_low_yuan": extra_low, "extra_cost_high_yuan": extra_high,
+            "premium_per_green_kwh_low_yuan": f.premium_per_green_kwh_yuan(extra_low, green_kwh),
+            "premium_per_green_kwh_high_yuan": f.premium_per_green_kwh_yuan(extra_high, green_kwh),
         }
 
     out = {
@@ -222,7 +235,17 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
         "pv_capacity_kw": capacity, "pv_capex_yuan": capex, "pv_loan_yuan": loan, "pv_equity_yuan": equity,
         "pv_debt_service_y1_yuan": ds1, "pv_irr": irr, "pv_npv_yuan": npv, "pv_payback_years": payback,
         "pv_third_party_cost_y1_yuan": np.where(eligible, third_cost, 0.0), "pv_mode": recommended,
-        "pv_eligible": eligible, "market_share": m,
+        "pv_roof_capacity_kw": roof_capacity, "pv_third_party_npv_yuan": third_npv, "pv_best_mode": best,
+        "pv_breakeven_year": breakeven,
+        "pv_self_saving_y1_yuan": np.where(eligible, f.pv_saving_y1_yuan(P1, p, self_cost), 0.0),
+        "pv_third_party_saving_y1_yuan": np.where(eligible, f.pv_saving_y1_yuan(P1, p, third_cost), 0.0),
+        "pv_self_net_lifetime_yuan": self_net_lifetime,
+        "pv_third_party_saving_lifetime_yuan": third_saving_lifetime,
+        "pv_modes_npv_gap_yuan": np.where(eligible, np.abs(npv - third_npv), 0.0),
+        "pv_best_mode_gain_yuan": np.where(eligible, f.mode_npv_yuan(best, npv, third_npv)
+                                           - f.mode_npv_yuan(recommended, npv, third_npv), 0.0),
+        "pv_eligible": eligible, "market_share": m, "loan_ratio": _col(df, "loan_ratio"),
+        "loan_rate": _col(df, "loan_rate"), "loan_years": _col(df, "loan_years"), "third_party_discount": delta,
         "flag_pv_capped": capped, "flag_irr_undefined": eligible & np.isnan(irr),
         "flag_irr_multiple_roots": eligible & (changes > 1), "flag_pv_mode_infeasible": infeasible,
         "flag_no_emission_factor": np.isnan(ef), "flag_bill_estimated": bill_missing,
@@ -254,18 +277,23 @@ def _chunk_frames(resolved: pl.DataFrame, cols: dict[str, np.ndarray], run_id: s
                           schema={"_mask": pl.Int64, "flags": pl.List(pl.Utf8)})
     flags = pl.DataFrame({"_mask": mask}).join(lookup, on="_mask", how="left", maintain_order="left").select("flags")
     mode_names = {i: m for i, m in enumerate(PV_MODES)}
-    headline = [k for k in RESULT_COLUMNS if k in cols and k != "pv_mode"]
+    headline = [k for k in RESULT_COLUMNS if k in cols and k not in ("pv_mode", "pv_best_mode")]
     results = pl.concat([
         resolved.select("account_id", "province", "customer_type", "emission_factor_t_per_mwh", "pv_full_load_hours",
-                        "coal_benchmark_yuan_per_kwh", "premium_low_yuan_per_kwh", "premium_high_yuan_per_kwh"),
+                        "coal_benchmark_yuan_per_kwh", "premium_low_yuan_per_kwh", "premium_high_yuan_per_kwh",
+                        "repayment"),
         pl.DataFrame([_float_series(k, cols[k]) for k in headline]),
-        pl.DataFrame({"pv_mode": cols["pv_mode"], "_bill_missing": cols["bill_missing"]}),
+        pl.DataFrame({"pv_mode": cols["pv_mode"], "pv_best_mode": cols["pv_best_mode"],
+                      "_bill_missing": cols["bill_missing"]}),
         flags,
     ], how="horizontal").with_columns(
         pl.lit(run_id, pl.Utf8).alias("run_id"),
         pl.when(pl.col("_bill_missing")).then(pl.lit("estimated")).otherwise(pl.lit("input")).alias("bill_source"),
         pl.col("pv_mode").replace_strict(mode_names, return_dtype=pl.Utf8),
+        pl.col("pv_best_mode").replace_strict(mode_names, return_dtype=pl.Utf8),
         pl.col("gec_count").cast(pl.Int64),
+        pl.col("pv_breakeven_year").cast(pl.Int64),
+        pl.col("loan_years").cast(pl.Int64),
     ).select(RESULT_COLUMNS)
 
     # scenarios: every account's `none` row, then `self` and `third_party` rows where PV is eligible
@@ -317,6 +345,8 @@ def _empty_results() -> pl.DataFrame:
     schema = {c: pl.Float64 for c in RESULT_COLUMNS}
     schema.update({"account_id": pl.Utf8, "run_id": pl.Utf8, "province": pl.Utf8, "customer_type": pl.Utf8,
                    "bill_source": pl.Utf8, "pv_mode": pl.Utf8, "gec_count": pl.Int64, "flags": pl.List(pl.Utf8),
+                   "pv_best_mode": pl.Utf8, "pv_breakeven_year": pl.Int64, "repayment": pl.Utf8,
+                   "loan_years": pl.Int64,
                    "pv_eligible": pl.Boolean})
     return pl.DataFrame(schema=schema)
 

@@ -35,6 +35,26 @@ class Branding(BaseModel):
     primary_color: str = "#0B6E4F"
     accent_color: str = "#E0A100"
     logo: str | None = None
+    # the next step on page 1 (offers.md item 1): how long an offer is valid, and the response URL the QR
+    # code carries — {offer_no}, {check} or {code} (number + check code) are the only placeholders
+    valid_days: int = Field(default=30, ge=1, le=365)
+    response_url_template: str | None = None
+
+    @field_validator("response_url_template")
+    @classmethod
+    def _response_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        v = v.strip()
+        if not v.startswith("https://") or any(ch.isspace() for ch in v):
+            raise ValueError(f"must be an https:// URL without spaces, got {v!r}")
+        fields = set(re.findall(r"\{([^{}]*)\}", v))
+        if not fields or not fields <= {"offer_no", "check", "code"}:
+            raise ValueError("must contain {offer_no} or {code} (optionally {check}) and no other placeholder, "
+                             f"got {v!r}")
+        if "offer_no" not in fields and "code" not in fields:
+            raise ValueError(f"must contain {{offer_no}} or {{code}}, got {v!r}")
+        return v
 
     @field_validator("utility_name", "sales_division", "document_title")
     @classmethod

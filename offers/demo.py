@@ -27,6 +27,21 @@ _SHOWCASE = [
 ]
 
 
+# More showcase accounts for the previews in docs/offers/: a household, a small shop (the roof could hold far more
+# PV than it uses), a customer who borrows for its PV and fixed the third-party mode in the list.
+MORE_SHOWCASE = [
+    dict(account_id="SH-0005", name="陈建国", province="上海市", customer_type="residential", annual_kwh=3_600,
+         annual_bill_yuan=2_736, roof_area_m2=880, sales_rep="王磊", buys_green_power=False),
+    dict(account_id="ZJ-0006", name="杭州拱墅区百味便利店", province="浙江省", customer_type="general_commercial",
+         industry="零售业", annual_kwh=12_475, annual_bill_yuan=9_404, roof_area_m2=2_950, sales_rep="李娜",
+         buys_green_power=False),
+    dict(account_id="SD-0007", name="山东鲁信精密机械有限公司", province="山东省", customer_type="large_industrial",
+         industry="通用设备制造业", annual_kwh=6_400_000, annual_bill_yuan=4_352_000, roof_area_m2=15_000,
+         loan_ratio=0.44, loan_rate=0.0342, loan_years=15, repayment="annuity", third_party_discount=0.92,
+         pv_mode="third_party", sales_rep="陈静", buys_green_power=False),
+]
+
+
 @dataclass
 class DemoRun:
     accounts: pl.DataFrame
@@ -39,8 +54,9 @@ class DemoRun:
     rules_version: str = "demo-rules"
 
 
-def demo_run(n: int = 0, seed: int = 7, showcase: bool = True) -> DemoRun:
-    """The four showcase accounts plus ``n`` synthetic ones (``synthetic``), computed for real."""
+def demo_run(n: int = 0, seed: int = 7, showcase: bool = True, more: bool = False) -> DemoRun:
+    """The four showcase accounts (seven with ``more``) plus ``n`` synthetic ones (``synthetic``),
+    computed for real."""
     from gpengine.assumptions import load_assumptions
     from gpengine.model import compute
     from gpengine.reference import load_reference
@@ -49,7 +65,8 @@ def demo_run(n: int = 0, seed: int = 7, showcase: bool = True) -> DemoRun:
     from segmentation.enrich import with_segment_columns
     from synthetic import generate_customers
 
-    frames = [pl.DataFrame(_SHOWCASE, infer_schema_length=None).cast(pl.Utf8)] if showcase else []
+    rows = _SHOWCASE + (MORE_SHOWCASE if more else [])
+    frames = [pl.DataFrame(rows, infer_schema_length=None).cast(pl.Utf8)] if showcase else []
     if n:
         frames.append(generate_customers(n, seed=seed).cast(pl.Utf8))
     raw = pl.concat(frames, how="diagonal")

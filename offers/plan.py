@@ -22,6 +22,7 @@ from offers.context import assumption_values, build_offer, offer_meta
 from offers.filenames import offer_filename
 from offers.hashing import content_hasher, template_version
 from offers.linking import _file_sha256, _remove_stale, _reuse
+from offers.reps import load_reps
 from offers.rows import _error_text, _row, _unchanged_row
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -34,6 +35,14 @@ class RenderJob:
     path: str                 # file name inside the output folder
     content_hash: str
     context: dict             # {"offer": ..., "meta": ...}
+    offer_no: str | None = None
+    issued_on: _dt.date | None = None
+    valid_until: _dt.date | None = None
+
+    def __post_init__(self) -> None:   # from a JSON batch file (distributed rendering) the dates are text
+        for name in ("issued_on", "valid_until"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, _dt.date.fromisoformat(getattr(self, name)))
 
 
 @dataclass
@@ -89,6 +98,8 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
     sha = assumptions.get("sha256") if isinstance(assumptions.get("sha256"), str) else ""
     set_label = f"{set_name}@{sha[:8]}" if sha else set_name
     issue_date = issue_date or _dt.datetime.now(TIMEZONE).date()
+    valid_until = issue_date + _dt.timedelta(days=branding.valid_days)
+    reps = load_reps()
     prev = _previous_index(previous)
     seen_ids: set[str] = set()
     seen_names: dict[str, str] = {}
@@ -113,14 +124,17 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                 continue
             try:
                 offer = build_offer(row["account"], row["result"], row["scenarios"] or [], row["segment"],
-                                    playbooks, assumptions)
+                                    playbooks, assumptions,
+                                    contact=reps.contact_for((row["account"] or {}).get("sales_rep")))
                 chash = offer_hash(offer)
             except Exception as exc:   # one account's bad data must not stop the run
                 _remove_stale(out_dir, name)
                 yield seq, _row(account_id, "failed", error=_error_text(exc))
                 continue
             old = prev.get(account_id)
-            if old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256"):
+            # unchanged only when the document the customer holds has a number (older rows have none)
+            if (old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256")
+                    and old.get("offer_no")):
                 final = out_dir / name
                 source = (Path(old["folder"]) if old.get("folder") else prev_dir) / name
                 if _file_sha256(source) == old["sha256"] and _reuse(source, final, old["sha256"]):
@@ -129,8 +143,10 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                     yield seq, _unchanged_row(old, path=name, sha256=old["sha256"], size=size, pages=pages,
                                               chash=chash)
                     continue
-            meta = offer_meta(run_id, rules_version, set_label, chash, issue_date)
-            yield RenderJob(seq, account_id, name, chash, {"offer": offer, "meta": meta})
+            meta = offer_meta(run_id, rules_version, set_label, chash, issue_date, account_id, valid_until=valid_until,
+                              response_url_template=branding.response_url_template)
+            yield RenderJob(seq, account_id, name, chash, {"offer": offer, "meta": meta}, meta["offer_no"],
+                            issue_date, valid_until)
 
 
 def plan_offers(*args, **kwargs) -> OfferPlan:

@@ -1,7 +1,7 @@
 """Page previews of the demo offers for reviewers: ``python -m offers.previews [docs/offers]``.
 
-Renders one offer per segment plus an extreme one (very long name, 亿-scale figures, no PV, 西藏
-without an emission factor) and writes each page as a small PNG (``pdftoppm -r 60``), so a reviewer
+Renders one offer per segment, the largest account (very long name, 亿-scale figures, no PV, 西藏
+without an emission factor), a resident, a small shop and a loan customer and writes each page as a small PNG (``pdftoppm -r 60``), so a reviewer
 can see the layout without running anything.
 """
 from __future__ import annotations
@@ -17,11 +17,12 @@ from offers.paths import PROJECT_ROOT
 from offers.render import render_offers
 
 SHOWCASE = {"JS-0001": "compliance_driven", "GD-0002": "value_oriented", "ZJ-0003": "responsibility_driven",
-            "XZ-0004": "extreme_xizang"}
+            "XZ-0004": "largest_account_xizang", "SH-0005": "resident", "ZJ-0006": "small_shop",
+            "SD-0007": "loan_customer"}
 
 
 def make_previews(target: Path, resolution: int = 60) -> list[Path]:
-    run = demo_run()
+    run = demo_run(more=True)
     target.mkdir(parents=True, exist_ok=True)
     for old in target.glob("*.png"):
         old.unlink()

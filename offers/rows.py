@@ -15,15 +15,22 @@ OFFERS_SCHEMA: dict[str, pl.DataType] = {
     "status": pl.Utf8,        # rendered / unchanged / failed
     "error": pl.Utf8,
     "warning": pl.Utf8,       # rendered, but with a problem worth knowing (a font left uncompacted: ≈ 5× larger)
+    "offer_no": pl.Utf8,      # printed on the PDF; an unchanged offer keeps its document's number and dates
+    "issued_on": pl.Date,
+    "valid_until": pl.Date,
 }
 _ERROR_MAX = 500
 
 
 def _row(account_id: str, status: str, *, path: str | None = None, sha256: str | None = None,
          size: int | None = None, pages: int | None = None, chash: str | None = None,
-         error: str | None = None, warning: str | None = None) -> dict:
+         error: str | None = None, warning: str | None = None, job=None, document=None) -> dict:
+    """One ``offers`` row; ``job`` (a RenderJob) or ``document`` (a previous row) gives the offer number and
+    dates."""
+    src = document if document is not None else (vars(job) if job is not None else {})
     return {"account_id": account_id, "path": path, "sha256": sha256, "bytes": size, "pages": pages,
-            "content_hash": chash, "status": status, "error": error, "warning": warning}
+            "content_hash": chash, "status": status, "error": error, "warning": warning,
+            "offer_no": src.get("offer_no"), "issued_on": src.get("issued_on"), "valid_until": src.get("valid_until")}
 
 
 def _error_text(exc: BaseException) -> str:
@@ -41,7 +48,7 @@ def _unchanged_row(old: dict, *, path: str, sha256: str, size: int, pages: int |
     stay with the unchanged document), with this run's facts about the file."""
     row = {k: v for k, v in old.items() if k not in _NOT_CARRIED}
     row.update(_row(old["account_id"], "unchanged", path=path, sha256=sha256, size=size, pages=pages, chash=chash,
-                    warning=old.get("warning")))
+                    warning=old.get("warning"), document=old))
     return row
 
 

@@ -43,8 +43,14 @@ def plain(acc: dict, a: AssumptionSet, ref: Reference) -> tuple[dict, dict, set]
     rep = acc["repayment"] or v.repayment
     delta = acc["third_party_discount"] if acc["third_party_discount"] is not None else v.third_party_discount
     L = v.pv_lifetime_years
-    eligible = acc["roof_owned"] and acc["roof_area_m2"] > 0
-    cap = acc["roof_area_m2"] / v.roof_m2_per_kw if eligible else 0.0
+    H, f1 = prov["pv_full_load_hours"], v.pv_first_year_factor
+    roof_cap = acc["roof_area_m2"] / v.roof_m2_per_kw if acc["roof_owned"] and acc["roof_area_m2"] > 0 else 0.0
+    if v.pv_sizing == "roof":
+        eligible = roof_cap > 0
+        cap = roof_cap
+    else:   # self_consumption: the largest system whose year-1 output is all used on site
+        eligible = roof_cap > 0 and G > 0
+        cap = min(roof_cap, G / (H * f1)) if eligible else 0.0
     q = [min(cap * prov["pv_full_load_hours"] * (v.pv_first_year_factor - v.pv_degradation_per_year * (k - 1)), G)
          for k in range(1, L + 1)]
     P1 = q[0]
@@ -64,16 +70,29 @@ def plain(acc: dict, a: AssumptionSet, ref: Reference) -> tuple[dict, dict, set]
     cf = [-equity] + [rev[k] - ds[k] for k in range(years)]
     irr = _irr(cf) if eligible and equity > 0 else float("nan")
     npv = npf.npv(v.hurdle_rate, cf) if eligible else float("nan")
+    savings = [qk * p * (1 - delta) for qk in q]
+    npv_tp = npf.npv(v.hurdle_rate, [0.0] + savings) if eligible else 0.0
+    breakeven = None
+    if eligible:
+        running = cf[0]
+        for k in range(1, L + 1):
+            running += cf[k]
+            if running >= 0:
+                breakeven = k
+                break
+    else:
+        breakeven = 0
     payback = (equity + sum(ds)) / rev[0] if eligible and rev[0] > 0 else float("nan")
     payback = payback if math.isfinite(payback) else float("nan")
     costs = {"none": (0.0, 0.0, 0.0), "self": (P1, ds[0] + equity / L, ds[0] - rev[0]),
              "third_party": (P1, P1 * p * delta, P1 * p * delta)}
+    best = "none" if not eligible else ("self" if npv >= npv_tp else "third_party")
     if not eligible:
         mode = "none"
     elif acc["pv_mode"]:
         mode = acc["pv_mode"]
     else:
-        mode = "self" if npv >= 0 else "third_party"
+        mode = best
     scen = {}
     for name, (pv, pv_cost, wri_net) in costs.items():
         if name != "none" and not eligible:
@@ -102,8 +121,10 @@ def plain(acc: dict, a: AssumptionSet, ref: Reference) -> tuple[dict, dict, set]
                pv_equity_yuan=equity if eligible else 0.0, pv_debt_service_y1_yuan=ds[0] if eligible else 0.0,
                pv_irr=None if math.isnan(irr) else irr, pv_npv_yuan=None if math.isnan(npv) else npv,
                pv_payback_years=None if math.isnan(payback) else payback,
-               pv_third_party_cost_y1_yuan=P1 * p * delta if eligible else 0.0)
-    flags = {"pv_capped": eligible and cap * prov["pv_full_load_hours"] * v.pv_first_year_factor > G,
+               pv_third_party_cost_y1_yuan=P1 * p * delta if eligible else 0.0,
+               pv_roof_capacity_kw=roof_cap, pv_third_party_npv_yuan=npv_tp, pv_best_mode=best,
+               pv_breakeven_year=breakeven)
+    flags = {"pv_capped": eligible and cap * H * f1 > G * (1 + 1e-9),
              "irr_undefined": eligible and math.isnan(irr),
              "irr_multiple_roots": eligible and _sign_changes(cf) > 1,
              "pv_mode_infeasible": (not eligible) and acc["pv_mode"] in ("self", "third_party"),

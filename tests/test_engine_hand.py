@@ -174,7 +174,8 @@ def test_result_columns_are_the_spec_columns():
             "coal_benchmark_yuan_per_kwh, premium_low_yuan_per_kwh, premium_high_yuan_per_kwh, bill_yuan, "
             "bill_source, grid_kwh, avg_price_yuan_per_kwh, current_co2_t, target_share, target_kwh, "
             "pv_capacity_kw, pv_kwh_y1, pv_capex_yuan, pv_loan_yuan, pv_equity_yuan, pv_debt_service_y1_yuan, "
-            "pv_irr, pv_npv_yuan, pv_payback_years, pv_third_party_cost_y1_yuan, pv_mode, remaining_green_kwh, "
+            "pv_irr, pv_npv_yuan, pv_payback_years, pv_third_party_cost_y1_yuan, pv_mode, pv_roof_capacity_kw, "
+            "pv_third_party_npv_yuan, pv_best_mode, pv_breakeven_year, remaining_green_kwh, "
             "market_kwh, gec_kwh, gec_count, gec_cost_yuan, market_premium_low_yuan, market_premium_high_yuan, "
             "green_cost_low_yuan, green_cost_high_yuan, green_cost_wri_low_yuan, green_cost_wri_high_yuan, "
             "green_co2_t, co2_reduction_t, green_share_achieved, flags").split(", ")

@@ -80,8 +80,8 @@ def test_vectorised_engine_matches_plain_implementation(rows, set_name):
         want, want_scen, want_flags = plain(acc, a, REF)
         got = results[i]
         for key, value in want.items():
-            if key == "pv_mode":
-                assert got[key] == value, (key, acc)
+            if key in ("pv_mode", "pv_best_mode", "pv_breakeven_year"):
+                assert got[key] == value, (key, got[key], value, acc)
             else:
                 assert close(got[key], value, key), (key, got[key], value, acc)
         assert set(by_acc[got["account_id"]]) == set(want_scen)

@@ -25,6 +25,10 @@ def test_worked_example_matches_methodology_document():
     for key, value in expected.items():
         assert r[key] == pytest.approx(value, rel=1e-12), key
     assert r["pv_mode"] == "self"
+    assert r["pv_roof_capacity_kw"] == 1_000
+    assert r["pv_third_party_npv_yuan"] == pytest.approx(1_138_403.47, abs=0.005)
+    assert r["pv_best_mode"] == "self"
+    assert r["pv_breakeven_year"] == 6
     assert r["pv_irr"] == pytest.approx(0.191, abs=5e-4)
     assert r["pv_npv_yuan"] == pytest.approx(3_849_356.48, rel=1e-9)
     # the reconciliation identity of §5

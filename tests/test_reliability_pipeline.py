@@ -84,10 +84,14 @@ def test_numeric_edges_store_no_nan_or_inf_and_null_with_a_flag(twice):
                  "OR co2_reduction_t IS NOT NULL)") == [(0,)]
     assert got["LOAN-100"]["pv_equity_yuan"] == 0 and got["LOAN-100"]["pv_irr"] is None     # 100 % loan
     assert got["P0-EQUALS-E"]["grid_kwh"] == 0 and got["P0-EQUALS-E"]["avg_price_yuan_per_kwh"] > 0
-    assert got["P0-EQUALS-E"]["pv_payback_years"] is None and "pv_capped" in got["P0-EQUALS-E"]["flags"]
+    # the default set sizes PV by self-consumption (cost-model.md §2): no grid purchases, nothing to displace, no PV
+    assert got["P0-EQUALS-E"]["pv_capacity_kw"] == 0 and got["P0-EQUALS-E"]["pv_mode"] == "none"
+    assert got["P0-EQUALS-E"]["pv_payback_years"] is None and "pv_capped" not in got["P0-EQUALS-E"]["flags"]
     assert got["ZERO-ROOF"]["pv_mode"] == "none" and "pv_mode_infeasible" in got["ZERO-ROOF"]["flags"]
     assert got["E-TINY"]["grid_kwh"] == pytest.approx(1e-3) and got["E-TINY"]["bill_yuan"] > 0
-    assert "pv_capped" in got["E-TINY-ROOF"]["flags"]
+    # sized to the 1e-3 kWh it uses, not to the 50,000 m² roof: year-1 output equals use, not capped
+    assert got["E-TINY-ROOF"]["pv_capacity_kw"] < 1e-5 and "pv_capped" not in got["E-TINY-ROOF"]["flags"]
+    assert got["E-TINY-ROOF"]["pv_roof_capacity_kw"] == pytest.approx(5000)
     assert got["E-HUGE"]["grid_kwh"] == 1e12 and got["E-HUGE"]["current_co2_t"] > 1e8
     for account_id in ("RATE-0", "IO-1Y"):
         assert got[account_id]["pv_irr"] is not None, account_id

@@ -89,7 +89,8 @@ TABLES: dict[str, TableSpec] = {
     "offers": TableSpec(
         key=("account_id",),
         base={"account_id": pl.String, "path": pl.String, "sha256": pl.String, "bytes": pl.Int64,
-              "pages": pl.Int64, "content_hash": pl.String, "status": pl.String, "error": pl.String},
+              "pages": pl.Int64, "content_hash": pl.String, "status": pl.String, "error": pl.String,
+              "offer_no": pl.String, "issued_on": pl.Date, "valid_until": pl.Date},
         required=("account_id", "status")),
 }
 

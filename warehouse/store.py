@@ -47,7 +47,7 @@ STAGING_SETTINGS = {"preserve_insertion_order": False, "memory_limit": "1GB", "w
 
 OFFER_COLUMNS = {"account_id": pl.String, "path": pl.String, "folder": pl.String, "sha256": pl.String,
                  "content_hash": pl.String, "bytes": pl.Int64, "pages": pl.Int64, "status": pl.String,
-                 "run_id": pl.String}
+                 "run_id": pl.String, "offer_no": pl.String, "issued_on": pl.Date, "valid_until": pl.Date}
 
 
 @contextmanager
