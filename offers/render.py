@@ -48,6 +48,7 @@ from offers.branding import Branding, load_branding
 from offers.context import assumption_values, build_offer, offer_meta
 from offers.filenames import offer_filename
 from offers.hashing import content_hasher, template_version
+from offers.offer_number import make_offer_no
 
 OFFERS_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.Utf8,
@@ -58,7 +59,14 @@ OFFERS_SCHEMA: dict[str, pl.DataType] = {
     "content_hash": pl.Utf8,
     "status": pl.Utf8,        # rendered / unchanged / failed
     "error": pl.Utf8,
+    # the closed loop (loop.md): which edition of which experiment, and the document's number and dates
+    "experiment": pl.Utf8,
+    "edition": pl.Utf8,
+    "offer_no": pl.Utf8,
+    "issued_on": pl.Utf8,     # ISO dates here (rows travel as JSON to Dask workers); DATE in the warehouse
+    "valid_until": pl.Utf8,
 }
+VALID_DAYS = 30               # an offer is valid this many days from its issue date (offers.md)
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 _ERROR_MAX = 500
 
@@ -70,6 +78,7 @@ class RenderJob:
     path: str                 # file name inside the output folder
     content_hash: str
     context: dict             # {"offer": ..., "meta": ...}
+    extra: dict = field(default_factory=dict)   # experiment, edition, offer_no, issued_on, valid_until
 
 
 @dataclass
@@ -168,7 +177,8 @@ def _previous_index(previous: pl.DataFrame | None) -> dict[str, dict]:
     prev = previous
     if "status" in prev.columns:
         prev = prev.filter(pl.col("status").is_in(["rendered", "unchanged"]))
-    cols = [c for c in ("account_id", "content_hash", "path", "sha256", "bytes", "pages") if c in prev.columns]
+    cols = [c for c in ("account_id", "content_hash", "path", "sha256", "bytes", "pages", "offer_no", "issued_on",
+                        "valid_until") if c in prev.columns]
     return {r["account_id"]: r for r in prev.select(cols).iter_rows(named=True)}
 
 
@@ -176,8 +186,15 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
               playbooks: Mapping[str, Mapping], assumptions: Mapping[str, Any], run_id: str, rules_version: str,
               out_dir: Path, previous: pl.DataFrame | None = None, *, previous_dir: Path | None = None,
               branding: Branding | None = None, issue_date: _dt.date | None = None,
-              batch: int = 2_000) -> Iterator[RenderJob | tuple[int, dict]]:
-    """Per account, in order: a :class:`RenderJob`, or ``(seq, row)`` for a final row (unchanged / failed).
+              batch: int = 2_000, editions: Mapping[str, Mapping] | None = None
+              ) -> Iterator[RenderJob | tuple[int, dict]]:
+    """Per account, in order: a :class:`RenderJob`, or ``(seq, row)`` for a final row (unchanged / failed /
+    held_out).
+
+    ``editions`` (from ``loop.assign.plan_editions``): per account in an experiment, its
+    ``experiment``, ``edition``, ``held_out`` and the edition's template ``context`` (part of the
+    content hash, so an edition change re-renders exactly the offers it touches); a held-out account
+    gets a ``held_out`` row with its ``held_out_no`` and no PDF.
 
     ``previous_dir``: where ``previous``'s files are, when not ``out_dir`` (one folder per run):
     an unchanged offer is then hard-linked (or copied) into ``out_dir`` instead of rendered.
@@ -204,6 +221,12 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                 yield seq, _row(account_id, "failed", error="duplicate or missing account_id in this run")
                 continue
             seen_ids.add(account_id)
+            assigned = (editions or {}).get(account_id) or {}
+            arm = {"experiment": assigned.get("experiment"), "edition": assigned.get("edition")}
+            if assigned.get("held_out"):
+                yield seq, {**_row(account_id, "held_out"), **arm, "offer_no": assigned.get("held_out_no"),
+                            "issued_on": issue_date.isoformat(), "valid_until": None}
+                continue
             try:
                 name = offer_filename(account_id)
             except ValueError as exc:
@@ -216,24 +239,48 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
             try:
                 offer = build_offer(row["account"], row["result"], row["scenarios"] or [], row["segment"],
                                     playbooks, assumptions)
+                if assigned.get("context"):
+                    offer = _with_edition(offer, assigned["context"])
                 chash = offer_hash(offer)
             except Exception as exc:   # one account's bad data must not stop the run
                 _remove_stale(out_dir, name)
                 yield seq, _row(account_id, "failed", error=_error_text(exc))
                 continue
             old = prev.get(account_id)
-            if old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256"):
+            if (old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256")
+                    and old.get("offer_no")):   # keeps the number printed on the PDF the customer holds
                 final = out_dir / name
                 if _file_sha256(prev_dir / name) == old["sha256"] and _reuse(prev_dir / name, final, old["sha256"]):
                     size = final.stat().st_size
                     pages = old.get("pages")
                     if pages is None:
                         pages = count_pdf_pages(final.read_bytes())
-                    yield seq, _row(account_id, "unchanged", path=name, sha256=old["sha256"], size=size,
-                                    pages=pages, chash=chash)
+                    yield seq, {**_row(account_id, "unchanged", path=name, sha256=old["sha256"], size=size,
+                                       pages=pages, chash=chash), **arm, "offer_no": old["offer_no"],
+                                "issued_on": _iso(old.get("issued_on")), "valid_until": _iso(old.get("valid_until"))}
                     continue
             meta = offer_meta(run_id, rules_version, set_label, chash, issue_date)
-            yield RenderJob(seq, account_id, name, chash, {"offer": offer, "meta": meta})
+            offer_no = make_offer_no(account_id, chash, issue_date)
+            valid_until = issue_date + _dt.timedelta(days=VALID_DAYS)
+            meta.update(offer_no=offer_no, valid_until=valid_until.isoformat())
+            yield RenderJob(seq, account_id, name, chash, {"offer": offer, "meta": meta},
+                            {**arm, "offer_no": offer_no, "issued_on": issue_date.isoformat(),
+                             "valid_until": valid_until.isoformat()})
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _with_edition(offer: dict, edition: Mapping) -> dict:
+    """The offer with its edition's emphasis: ``offer.edition`` for the templates (headline, section
+    order) and the edition's promotion among the offer's promotions."""
+    offer = {**offer, "edition": dict(edition)}
+    if edition.get("promotion") and isinstance(offer.get("green"), dict):
+        green = dict(offer["green"])
+        green["promotions"] = [*(green.get("promotions") or []), edition["promotion"]]
+        offer["green"] = green
+    return offer
 
 
 def plan_offers(*args, **kwargs) -> OfferPlan:
@@ -287,11 +334,12 @@ def render_jobs(jobs: Iterable[RenderJob], out_dir: str | os.PathLike, branding:
             html = _WORKER.html(job.context)
             data, pages = _WORKER.pdf(html)
             atomic_write_bytes(out_dir / job.path, data)
-            rows.append(_row(job.account_id, "rendered", path=job.path, sha256=hashlib.sha256(data).hexdigest(),
-                             size=len(data), pages=pages, chash=job.content_hash))
+            rows.append({**_row(job.account_id, "rendered", path=job.path, sha256=hashlib.sha256(data).hexdigest(),
+                                size=len(data), pages=pages, chash=job.content_hash), **job.extra})
         except Exception as exc:
             _remove_stale(out_dir, job.path)
-            rows.append(_row(job.account_id, "failed", chash=job.content_hash, error=_error_text(exc)))
+            rows.append({**_row(job.account_id, "failed", chash=job.content_hash, error=_error_text(exc)),
+                         **{k: v for k, v in job.extra.items() if k in ("experiment", "edition")}})
         finally:
             _collect()
     return rows
@@ -371,7 +419,8 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
                   playbooks: Mapping[str, Mapping], assumptions: Mapping[str, Any], run_id: str, rules_version: str,
                   out_dir: Path, previous: pl.DataFrame | None = None, workers: int = 2, progress: bool = False, *,
                   previous_dir: Path | None = None, branding: Branding | None = None,
-                  issue_date: _dt.date | None = None, chunk_size: int = 8, pool: OfferPool | None = None) -> pl.DataFrame:
+                  issue_date: _dt.date | None = None, chunk_size: int = 8, pool: OfferPool | None = None,
+                  editions: Mapping[str, Mapping] | None = None) -> pl.DataFrame:
     """Render every account's offer PDF into ``out_dir``; returns the ``offers`` frame (outputs.md).
 
     ``previous``: the last run's ``offers`` rows (account_id, content_hash, path, sha256; optional
@@ -387,7 +436,8 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
     branding = branding or load_branding()
     rows: dict[int, dict] = {}
     planned = iter_plan(accounts, results, scenarios, segments, playbooks, assumptions, run_id, rules_version,
-                        out_dir, previous, previous_dir=previous_dir, branding=branding, issue_date=issue_date)
+                        out_dir, previous, previous_dir=previous_dir, branding=branding, issue_date=issue_date,
+                        editions=editions)
 
     def jobs_only() -> Iterator[RenderJob]:
         for item in planned:

@@ -361,9 +361,11 @@ class Warehouse:
         with self._read() as con:
             if con is None:
                 return pl.DataFrame(schema=OFFER_COLUMNS)
+            have = table_columns(con, "offers")
+            loop_cols = "".join(f", o.{c}" for c in ("offer_no", "issued_on", "valid_until") if c in have)
             return con.sql(
-                """SELECT o.account_id, o.path, r.output_folder AS folder, o.sha256, o.content_hash, o.bytes,
-                          o.pages, o.status, o.run_id
+                f"""SELECT o.account_id, o.path, r.output_folder AS folder, o.sha256, o.content_hash, o.bytes,
+                          o.pages, o.status, o.run_id{loop_cols}
                    FROM offers o JOIN runs r ON r.run_id = o.run_id
                    WHERE r.status = 'succeeded' AND o.status IN ('rendered', 'unchanged')
                      AND (r.output_folder = $1 OR starts_with(r.output_folder, $2))
