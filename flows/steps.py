@@ -7,6 +7,7 @@ make no stable cache key, and every run must recompute from its own input.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import errno
 import hashlib
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from gpengine.assumptions import AssumptionSet, load_assumptions
 from gpengine.model import ModelOutput, compute
 from gpengine.reference import Reference, load_reference
 from intake.validate import Validated, load_accounts
+from loop.config import LoopConfig, load_loop_config
 from segmentation import load_segmentation_config, segment_accounts
 from segmentation.config import SegmentationConfig
 
@@ -31,11 +33,13 @@ class Configuration:
     reference: Reference
     assumptions: AssumptionSet
     segmentation: SegmentationConfig
+    loop: LoopConfig | None = None      # offer editions and experiments (data/loop/editions.yaml)
 
     def record(self) -> dict:
         """What ``runs.assumptions`` stores: every value used, with the hash of every data file."""
+        extra = {"loop_files": self.loop.record()} if self.loop is not None else {}
         return {**self.assumptions.record(), "reference": self.reference.describe(),
-                "segmentation_files": self.segmentation.files}
+                "segmentation_files": self.segmentation.files, **extra}
 
 
 # OSErrors that another attempt five seconds later cannot cure: retrying only delays the clear message.
@@ -61,7 +65,7 @@ def _retry_if_transient(task, task_run, state) -> bool:
 def load_configuration(assumptions: str | None, overrides: dict | None = None) -> Configuration:
     """Reference data, the assumption set (with campaign overrides) and the segmentation files, validated."""
     chosen = load_assumptions(assumptions).with_overrides(**(overrides or {}))
-    return Configuration(load_reference(), chosen, load_segmentation_config())
+    return Configuration(load_reference(), chosen, load_segmentation_config(), load_loop_config())
 
 
 @task(name="load and validate customers", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_if_transient)
@@ -118,18 +122,23 @@ def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, c
            folder: Path, previous: pl.DataFrame, settings) -> pl.DataFrame:
     """Render every account's PDF offer into ``folder`` (unchanged ones are linked, not rendered), in a pool
     of worker processes, and write the folder's ``manifest.csv``. A failed offer is a row, not a failure."""
+    from loop.assign import plan_editions
     from offers import iter_plan, render_offers, write_manifest
+    from offers.render import TIMEZONE
 
     previous, previous_dir = previous_offer_folder(previous)
+    issue_date = _dt.datetime.now(TIMEZONE).date()
+    editions = plan_editions(segments, config.loop, issue_date) if config.loop is not None else None
     inputs = (accounts, model.results, model.scenarios, segments, config.segmentation.playbooks,
               config.assumptions.record(), run_id, config.segmentation.rules_version, folder)
     if settings.dask_address:
         from flows.scaleout import render_with_dask
-        offers = render_with_dask(iter_plan(*inputs, previous, previous_dir=previous_dir), folder,
-                                  settings.dask_address)
+        offers = render_with_dask(iter_plan(*inputs, previous, previous_dir=previous_dir, issue_date=issue_date,
+                                            editions=editions), folder, settings.dask_address)
     else:
         offers = render_offers(*inputs, previous=previous, previous_dir=previous_dir, workers=settings.workers,
-                               progress=settings.progress)
+                               progress=settings.progress, issue_date=issue_date, editions=editions)
+    offers = offers.with_columns(pl.col("issued_on", "valid_until").str.to_date())   # ISO text -> DATE
     write_manifest(offers, accounts, segments, folder)
     counts = dict(offers.group_by("status").len().iter_rows())
     get_run_logger().info("offers in %s: %s", folder, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
