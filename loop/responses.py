@@ -299,9 +299,9 @@ def import_responses(db_path: str | Path, path: str | Path, *, config: LoopConfi
     with loop_transaction(db_path, what="responses import", lock_timeout_s=lock_timeout_s) as con:
         refresh(con, config)                          # loop_offers must reflect every published run
         earlier = con.execute("SELECT import_id FROM response_imports WHERE sha256 = ? ORDER BY imported_at LIMIT 1",
-                              [sha]).fetchone()
+                              [sha]).fetchall()
         if earlier:
-            return ImportResult(None, str(path), rows.height, 0, 0, 0, already_imported=earlier[0])
+            return ImportResult(None, str(path), rows.height, 0, 0, 0, already_imported=earlier[0][0])
         offers = con.sql("SELECT offer_no, account_id, issued_on FROM loop_offers").pl()
         good, rejects = check_rows(rows, offers, colmap, today)
         import_id = new_import_id()
@@ -311,12 +311,12 @@ def import_responses(db_path: str | Path, path: str | Path, *, config: LoopConfi
             con.register("_loop_rej", rejects.to_arrow())
             try:
                 con.execute("INSERT INTO response_rejects SELECT ?, ?, row_number, \"column\", value, reason "
-                            "FROM _loop_rej", [import_id, str(path)])
+                            "FROM _loop_rej", [import_id, str(path)]).fetchall()   # finish the statement
             finally:
                 con.unregister("_loop_rej")
         n_rejected = rejects["row_number"].n_unique()
         con.execute("INSERT INTO response_imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [import_id, str(path), sha, now, rows.height, added, good.height - added, n_rejected])
+                    [import_id, str(path), sha, now, rows.height, added, good.height - added, n_rejected]).fetchall()
         refresh(con, config)
     return ImportResult(import_id, str(path), rows.height, added, good.height - added, n_rejected)
 
@@ -331,14 +331,14 @@ def _insert(con: duckdb.DuckDBPyConnection, good: pl.DataFrame, import_id: str, 
         return 0
     con.register("_loop_new", good.to_arrow())
     try:
-        before = con.execute("SELECT count(*) FROM responses").fetchone()[0]
+        before = con.execute("SELECT count(*) FROM responses").fetchall()[0][0]
         con.execute(f"""
             INSERT INTO responses BY NAME
             WITH n AS (SELECT *, {_CONTENT_KEY} AS content_key FROM _loop_new
                        QUALIFY row_number() OVER (PARTITION BY content_key ORDER BY row_number) = 1)
             SELECT ? AS import_id, n.row_number, n.offer_no, n.account_id, n.outcome, n.responded_on,
                    n.contracted_kwh, n.package, n.note, n.content_key, ? AS imported_at
-            FROM n ANTI JOIN responses r ON r.content_key = n.content_key""", [import_id, now])
-        return con.execute("SELECT count(*) FROM responses").fetchone()[0] - before
+            FROM n ANTI JOIN responses r ON r.content_key = n.content_key""", [import_id, now]).fetchall()
+        return con.execute("SELECT count(*) FROM responses").fetchall()[0][0] - before
     finally:
         con.unregister("_loop_new")

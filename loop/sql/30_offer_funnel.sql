@@ -38,10 +38,10 @@ w AS (
 SELECT dimension, value, sent, responded, meeting, accepted, contracted_kwh,
        responded / sent AS response_rate,
        p AS conversion,
-       (p + z * z / (2 * sent) - z * sqrt(p * (1 - p) / sent + z * z / (4 * sent * sent))) / (1 + z * z / sent)
-           AS conversion_low,
-       (p + z * z / (2 * sent) + z * sqrt(p * (1 - p) / sent + z * z / (4 * sent * sent))) / (1 + z * z / sent)
-           AS conversion_high
+       greatest(0.0, (p + z * z / (2 * sent) - z * sqrt(p * (1 - p) / sent + z * z / (4 * sent * sent)))
+                     / (1 + z * z / sent)) AS conversion_low,
+       least(1.0, (p + z * z / (2 * sent) + z * sqrt(p * (1 - p) / sent + z * z / (4 * sent * sent)))
+                  / (1 + z * z / sent)) AS conversion_high
 FROM w
 ORDER BY CASE dimension WHEN 'all' THEN 0 WHEN 'segment' THEN 1 WHEN 'edition' THEN 2 WHEN 'province' THEN 3
                         WHEN 'customer_type' THEN 4 WHEN 'sales_rep' THEN 5 ELSE 6 END, value;
