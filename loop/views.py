@@ -7,6 +7,7 @@ that ``edition_results`` reads.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ import polars as pl
 
 from loop.config import CONTROL, LoopConfig
 from loop.stats import compare_arms
+from warehouse.schema import table_columns
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -52,6 +54,9 @@ def create_loop_views(con: duckdb.DuckDBPyConnection, config: LoopConfig) -> Non
         text = path.read_text(encoding="utf-8")
         for key, value in values.items():       # numbers validated on load; never text from a user
             text = text.replace("{" + key + "}", str(value))
+        if not {"green_cost_low_yuan", "bill_yuan"} <= set(table_columns(con, "results")):
+            # a warehouse whose runs stored no cost model results yet: no premium trigger
+            text = re.sub(r"-- premium:begin.*?-- premium:end\n", "", text, flags=re.S)
         con.execute(text)
 
 

@@ -18,13 +18,16 @@ accepted AS (
     FROM responses_current c JOIN loop_offers o ON o.offer_no = c.offer_no
     WHERE c.outcome = 'accepted'
     QUALIFY row_number() OVER (PARTITION BY o.account_id ORDER BY c.responded_on DESC, c.offer_no DESC) = 1),
+-- premium:begin
 prev_full AS (
     SELECT r.account_id,
            arg_max(r.green_cost_low_yuan - r.bill_yuan, (u.started_at, u.run_id)) AS premium_yuan
     FROM results r JOIN runs u ON u.run_id = r.run_id CROSS JOIN latest_run l
     WHERE u.status = 'succeeded' AND u.kind <> 'campaign'
       AND (u.started_at < l.started_at OR (u.started_at = l.started_at AND u.run_id < l.run_id))
-    GROUP BY r.account_id)
+    GROUP BY r.account_id),
+-- premium:end
+none AS (SELECT 1)
 SELECT 'segment_changed' AS trigger, c.account_id, a.name, a.province, a.sales_rep, c.segment,
        CAST(NULL AS VARCHAR) AS offer_no, CAST(NULL AS DATE) AS due_on,
        'segment ' || coalesce(c.previous_segment, '?') || ' -> ' || c.segment AS detail
@@ -41,6 +44,7 @@ SELECT 'renewal_due', a.account_id, a.name, a.province, a.sales_rep, a.segment, 
        'accepted on ' || CAST(x.responded_on AS VARCHAR)
 FROM accepted x JOIN acc a ON a.account_id = x.account_id
 WHERE x.responded_on + {renewal_after_days} <= current_date
+-- premium:begin
 UNION ALL
 SELECT 'premium_changed', a.account_id, a.name, a.province, a.sales_rep, a.segment,
        CAST(NULL AS VARCHAR), CAST(NULL AS DATE),
@@ -51,4 +55,5 @@ JOIN prev_full p ON p.account_id = r.account_id
 WHERE r.segment = 'compliance_driven'
   AND abs((r.green_cost_low_yuan - r.bill_yuan) - p.premium_yuan)
       > {premium_change_share} * greatest(abs(p.premium_yuan), 1)
+-- premium:end
 ORDER BY trigger, account_id;
