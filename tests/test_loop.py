@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -126,11 +127,11 @@ def test_ab_finds_planted_five_points_at_20000_per_arm_and_no_winner_at_200():
     assert big.significant and big.winner == "brand_first" and big.p_value < 1e-6
     assert big.difference_low < 0.05 < big.difference_high
     assert big.offers_needed_per_arm is None and big.more_offers_needed is None
-    # over 200 replications: 20,000 per arm always names the edition; 200 per arm has ~25 % power
+    # over 100 / 200 replications: 20,000 per arm always names the edition; 200 per arm has ~25 % power
     # (Fleiss: ~680 per arm are needed for 80 %), so mostly names no winner, and never the wrong one
-    big_wins = [compare_arms(_draw(20000, planted, s), "control")[1].winner for s in range(200)]
+    big_wins = [compare_arms(_draw(20000, planted, s), "control")[1].winner for s in range(100)]
     small = [compare_arms(_draw(200, planted, s), "control")[1] for s in range(200)]
-    assert big_wins.count("brand_first") == 200
+    assert big_wins.count("brand_first") == 100
     named = [r.winner for r in small if r.winner]
     assert len(named) < 0.4 * len(small) and set(named) <= {"brand_first"}
     quiet = next(r for r in small if not r.significant)
@@ -176,9 +177,19 @@ def test_edition_stats_from_planted_offers_and_responses(tmp_path):
 
 # ------------------------------------------------------------------------------------------ import and funnel
 
-def _planted(tmp_path) -> tuple[Path, dict]:
-    db = tmp_path / "w.duckdb"
+@pytest.fixture(scope="module")
+def planted_file(tmp_path_factory) -> tuple[Path, dict]:
+    db = tmp_path_factory.mktemp("planted") / "w.duckdb"
     return db, demo_history(db, n=120, seed=9)
+
+
+@pytest.fixture
+def planted(planted_file, tmp_path) -> tuple[Path, dict]:
+    """A private copy of the planted warehouse (one real nightly run of 120 accounts)."""
+    src, history = planted_file
+    db = tmp_path / "w.duckdb"
+    shutil.copyfile(src, db)
+    return db, history
 
 
 def _write(frame: pl.DataFrame, path: Path, encoding: str = "utf-8") -> Path:
@@ -195,8 +206,8 @@ def _sent(h: dict) -> pl.DataFrame:
     return h["offers"].filter(pl.col("status") == "rendered").join(h["segments"], on="account_id")
 
 
-def test_exact_funnel_counts_on_a_planted_history(tmp_path):
-    db, h = _planted(tmp_path)
+def test_exact_funnel_counts_on_a_planted_history(tmp_path, planted):
+    db, h = planted
     sent = _sent(h)
     nos = sent["offer_no"].to_list()
     # a planted history: 5 accepted (2 after a meeting), 3 meetings then declined, 4 declined, 2 no_response rows
@@ -229,8 +240,8 @@ def test_exact_funnel_counts_on_a_planted_history(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".parquet", ".csv"])
-def test_import_formats_english_headers_and_reimport_adds_nothing(tmp_path, suffix):
-    db, h = _planted(tmp_path)
+def test_import_formats_english_headers_and_reimport_adds_nothing(tmp_path, planted, suffix):
+    db, h = planted
     sim = simulate_responses(h["offers"], simulator_accounts(h), seed=2, response_code=response_code, today=TODAY)
     path = _write(to_crm_export(sim, chinese=False), tmp_path / f"crm{suffix}")
     first = import_responses(db, path, today=TODAY)
@@ -245,8 +256,8 @@ def test_import_formats_english_headers_and_reimport_adds_nothing(tmp_path, suff
     assert run_query(db, "SELECT * FROM responses ORDER BY offer_no, responded_on, outcome").equals(snapshot)
 
 
-def test_control_accounts_organic_purchases_are_credited_by_account_and_date(tmp_path):
-    db, h = _planted(tmp_path)
+def test_control_accounts_organic_purchases_are_credited_by_account_and_date(tmp_path, planted):
+    db, h = planted
     held = h["offers"].filter(pl.col("status") == "held_out")
     assert held.height > 0
     account = held["account_id"][0]
@@ -257,8 +268,8 @@ def test_control_accounts_organic_purchases_are_credited_by_account_and_date(tmp
     assert stats_rows == [{"arm": "control", "offers": held.height, "accepted": 1}]
 
 
-def test_bad_rows_become_rejects_and_nothing_else_changes(tmp_path):
-    db, h = _planted(tmp_path)
+def test_bad_rows_become_rejects_and_nothing_else_changes(tmp_path, planted):
+    db, h = planted
     sent = _sent(h)
     good_no = sent["offer_no"][0]
     other_no = sent["offer_no"][1]
@@ -298,8 +309,8 @@ def test_bad_rows_become_rejects_and_nothing_else_changes(tmp_path):
         assert run_query(db, f"SELECT * FROM {t} ORDER BY ALL").equals(frame_before), t
 
 
-def test_unreadable_response_file_is_one_clear_error(tmp_path):
-    db, _ = _planted(tmp_path)
+def test_unreadable_response_file_is_one_clear_error(tmp_path, planted):
+    db, _ = planted
     bad = tmp_path / "x.csv"
     bad.write_text("名称,金额\n甲,1\n", encoding="utf-8")
     with pytest.raises(InputFileError) as err:
@@ -307,8 +318,8 @@ def test_unreadable_response_file_is_one_clear_error(tmp_path):
     assert "x.csv" in str(err.value) and "missing column(s)" in str(err.value)
 
 
-def test_responses_credit_the_offer_even_after_the_account_changed_segment(tmp_path):
-    db, h = _planted(tmp_path)
+def test_responses_credit_the_offer_even_after_the_account_changed_segment(tmp_path, planted):
+    db, h = planted
     sent = _sent(h)
     acc, no, seg = sent["account_id"][0], sent["offer_no"][0], sent["segment"][0]
     # next night: that account is in another segment and gets a new offer
