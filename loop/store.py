@@ -81,3 +81,12 @@ def loop_transaction(db_path: str | os.PathLike, *, what: str, lock_timeout_s: f
     finally:
         files.remove_db_files(staging)
         lock.release()
+
+
+def refresh_after_run(db_path: str | os.PathLike, config, *, lock_timeout_s: float = 600) -> None:
+    """After a run published: the loop's views over its offers and ``edition_stats`` recomputed
+    (one more staging copy and publish; a run's own commit knows nothing of the loop)."""
+    from loop.views import refresh
+
+    with loop_transaction(db_path, what="loop refresh", lock_timeout_s=lock_timeout_s) as con:
+        refresh(con, config)
