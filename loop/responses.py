@@ -40,8 +40,7 @@ from intake.errors import InputFileError
 from intake.load import _kind as file_kind          # the customer list's format sniffing (magic bytes)
 from loop.config import LoopConfig, load_loop_config
 from loop.store import loop_transaction, new_import_id
-from loop.views import refresh
-from offers.offer_number import OfferNumberError, check_code, parse_response_code
+from loop.views import create_loop_views, refresh
 
 COLUMNS_FILE = Path("loop") / "response_columns.yaml"
 FIELDS = ("offer_no", "account_id", "outcome", "responded_on", "contracted_kwh", "package", "note")
@@ -165,21 +164,43 @@ def _parse_dates(col: pl.Expr) -> pl.Expr:
     return pl.coalesce(text.str.to_date("%Y-%m-%d", strict=False), compact)
 
 
-def _offer_numbers(values: list[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
-    """Per distinct text: (offer_no, check given, problem)."""
-    out = {}
-    for text in values:
-        try:
-            offer_no, check = parse_response_code(text)
-        except OfferNumberError as exc:
-            out[text] = (None, None, f"not an offer number: {exc}")
-            continue
-        if check is not None and check != check_code(offer_no):
-            out[text] = (offer_no, check, f"wrong check code {check} (the number or the code has a typo); "
-                                          "nothing was credited")
-        else:
-            out[text] = (offer_no, check, None)
-    return out
+_ISO = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ISO_VALUE = {c: i for i, c in enumerate(_ISO)}
+_ISO_CHAR = {i: c for i, c in enumerate(_ISO)}
+
+
+def offer_numbers(texts: pl.Series) -> pl.DataFrame:
+    """Per distinct text: ``offer_no``, ``check`` (as given, or NULL) and ``problem`` — column-wise, the
+    same answers as :func:`offers.offer_number.parse_response_code` plus the check-code verification
+    (tested against it), so that a million codes take a fraction of a second instead of ten."""
+    df = pl.DataFrame({"text": texts.unique()})
+    compact = pl.col("text").str.to_uppercase().str.replace_all(r"[\s\-_.]", "")
+    body = compact.str.extract(r"^GP([0-9A-Z]{12})(?:[0-9A-Z]{2})?$", 1)
+    df = df.with_columns(body.alias("_raw"), compact.str.extract(r"^GP[0-9A-Z]{12}([0-9A-Z]{2})$", 1).alias("check"))
+    df = df.with_columns(pl.col("_raw").str.replace_all("O", "0").str.replace_all("I", "1").str.replace_all("L", "1")
+                         .alias("_body"))
+    b = pl.col("_body")
+    df = df.with_columns(pl.concat_str([pl.lit("GP-"), b.str.slice(0, 4), pl.lit("-"), b.str.slice(4, 4), pl.lit("-"),
+                                        b.str.slice(8, 4)]).alias("offer_no"))
+    # ISO/IEC 7064 MOD 1271-36 over "GP" + body, as offers.offer_number.check_code
+    text = pl.lit("GP") + b
+    p = pl.lit(0, pl.Int64)
+    for i in range(14):
+        v = text.str.slice(i, 1).replace_strict(_ISO_VALUE, default=None, return_dtype=pl.Int64)
+        p = ((p + v) * 36) % 1271
+    p = (p * 36) % 1271
+    expected = (1272 - p) % 1271
+    df = df.with_columns(pl.concat_str([(expected // 36).replace_strict(_ISO_CHAR, return_dtype=pl.String),
+                                        (expected % 36).replace_strict(_ISO_CHAR, return_dtype=pl.String)])
+                         .alias("_expected"))
+    problem = (pl.when(pl.col("_raw").is_null())
+               .then(pl.format("not an offer number: {} (expected GP-XXXX-XXXX-XXXX-CC)", pl.col("text")))
+               .when(b.str.contains("U")).then(pl.lit("not an offer number: it never contains the letter U"))
+               .when(pl.col("check").is_not_null() & (pl.col("check") != pl.col("_expected")))
+               .then(pl.format("wrong check code {} (the number or the code has a typo); nothing was credited",
+                               pl.col("check"))))
+    return df.select("text", pl.when(pl.col("_raw").is_not_null()).then("offer_no").alias("offer_no"),
+                     "check", problem.alias("problem"))
 
 
 def check_rows(rows: pl.DataFrame, offers: pl.DataFrame, colmap: ResponseColumns,
@@ -191,17 +212,16 @@ def check_rows(rows: pl.DataFrame, offers: pl.DataFrame, colmap: ResponseColumns
     contracted_kwh, package, note. Rejects: row_number, column, value, reason (one line per problem).
     """
     df = rows.with_columns(
-        pl.col("outcome").map_elements(lambda v: colmap.outcomes.get(value_key(v)), return_dtype=pl.String)
-        .alias("_outcome"),
+        pl.col("outcome").replace_strict({v: colmap.outcomes.get(value_key(v)) for v in
+                                          rows["outcome"].drop_nulls().unique().to_list()},
+                                         default=None, return_dtype=pl.String).alias("_outcome"),
         _parse_dates(pl.col("responded_on")).alias("_date"),
         pl.col("contracted_kwh").str.replace_all(r"[,，\s]", "").cast(pl.Float64, strict=False).alias("_kwh"),
     )
-    # offer numbers: parsed once per distinct text
-    texts = df["offer_no"].drop_nulls().unique().to_list()
-    parsed = _offer_numbers(texts)
-    lookup = pl.DataFrame({"offer_no": list(parsed), "_no": [v[0] for v in parsed.values()],
-                           "_check": [v[1] for v in parsed.values()], "_no_problem": [v[2] for v in parsed.values()]},
-                          schema={"offer_no": pl.String, "_no": pl.String, "_check": pl.String, "_no_problem": pl.String})
+    # offer numbers: parsed once per distinct text, column-wise
+    lookup = offer_numbers(df["offer_no"].drop_nulls()).select(
+        pl.col("text").alias("offer_no"), pl.col("offer_no").alias("_no"), pl.col("check").alias("_check"),
+        pl.col("problem").alias("_no_problem"))
     df = df.join(lookup, on="offer_no", how="left")
     known = offers.select(pl.col("offer_no").alias("_no"), pl.col("account_id").alias("_owner"),
                           pl.col("issued_on").alias("_issued"))
@@ -297,7 +317,7 @@ def import_responses(db_path: str | Path, path: str | Path, *, config: LoopConfi
     rows, sha, _ = read_response_file(path, colmap)      # before the lock: a bad file costs no copy
     today = today or dt.date.today()
     with loop_transaction(db_path, what="responses import", lock_timeout_s=lock_timeout_s) as con:
-        refresh(con, config)                          # loop_offers must reflect every published run
+        create_loop_views(con, config)                # loop_offers over every published run
         earlier = con.execute("SELECT import_id FROM response_imports WHERE sha256 = ? ORDER BY imported_at LIMIT 1",
                               [sha]).fetchall()
         if earlier:

@@ -336,3 +336,29 @@ def test_responses_credit_the_offer_even_after_the_account_changed_segment(tmp_p
     assert credited["segment"].to_list() == [seg]
     assert run_query(db, "SELECT count(*) AS n FROM crm_triggers WHERE trigger = 'segment_changed' AND account_id = ?",
                      [acc])["n"][0] == 1
+
+
+_CODE_CHARS = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcilouILOU- ._ıſ"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.builds(lambda acc, cut, typo: (response_code(make_offer_no(acc, "h", ISSUED))[:cut] + typo
+                                      + response_code(make_offer_no(acc, "h", ISSUED))[cut + len(typo):]),
+              st.text(min_size=1, max_size=8), st.integers(0, 19), st.text(_CODE_CHARS, max_size=2)),
+    st.text(_CODE_CHARS, max_size=22)), min_size=1, max_size=20))
+def test_property_column_wise_offer_numbers_agree_with_offer_number_module(texts):
+    """The import's column-wise parsing and check-code verification = offers.offer_number's, text by text."""
+    from loop.responses import offer_numbers
+    from offers.offer_number import OfferNumberError, parse_response_code
+
+    got = {r["text"]: r for r in offer_numbers(pl.Series(texts, dtype=pl.String)).iter_rows(named=True)}
+    for text in texts:
+        try:
+            offer_no, check = parse_response_code(text)
+        except OfferNumberError:
+            assert got[text]["problem"] is not None and got[text]["problem"].startswith("not an offer number")
+            continue
+        assert (got[text]["offer_no"], got[text]["check"]) == (offer_no, check)
+        wrong = check is not None and check != check_code(offer_no)
+        assert (got[text]["problem"] is not None) is wrong, text
