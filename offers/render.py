@@ -247,8 +247,7 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                 yield seq, _row(account_id, "failed", error=_error_text(exc))
                 continue
             old = prev.get(account_id)
-            if (old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256")
-                    and old.get("offer_no")):   # keeps the number printed on the PDF the customer holds
+            if old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256"):
                 final = out_dir / name
                 if _file_sha256(prev_dir / name) == old["sha256"] and _reuse(prev_dir / name, final, old["sha256"]):
                     size = final.stat().st_size
@@ -256,7 +255,11 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                     if pages is None:
                         pages = count_pdf_pages(final.read_bytes())
                     yield seq, {**_row(account_id, "unchanged", path=name, sha256=old["sha256"], size=size,
-                                       pages=pages, chash=chash), **arm, "offer_no": old["offer_no"],
+                                       pages=pages, chash=chash), **arm,
+                                # the number printed on the PDF the customer holds (a file rendered before
+                                # offer numbers were stored carries the one offer_meta derived from its hash)
+                                "offer_no": old.get("offer_no") or offer_meta(run_id, rules_version, set_label, chash,
+                                                                              issue_date)["offer_no"],
                                 "issued_on": _iso(old.get("issued_on")), "valid_until": _iso(old.get("valid_until"))}
                     continue
             meta = offer_meta(run_id, rules_version, set_label, chash, issue_date)
