@@ -230,11 +230,11 @@ def check_rows(rows: pl.DataFrame, offers: pl.DataFrame, colmap: ResponseColumns
     by_account = (offers.filter(pl.col("issued_on").is_not_null())
                   .select(pl.col("account_id").alias("_acc"), pl.col("issued_on").alias("_date"),
                           pl.col("offer_no").alias("_asof_no"), pl.col("issued_on").alias("_asof_issued"))
-                  .sort("_acc", "_date"))
+                  .sort("_date"))        # globally by the as-of key, hence within every account too
     need = df.filter(pl.col("offer_no").is_null() & pl.col("account_id").is_not_null() & pl.col("_date").is_not_null())
     if need.height:
-        matched = (need.select("row_number", pl.col("account_id").alias("_acc"), "_date").sort("_acc", "_date")
-                   .join_asof(by_account, on="_date", by="_acc", strategy="backward", check_sortedness=False)
+        matched = (need.select("row_number", pl.col("account_id").alias("_acc"), "_date").sort("_date")
+                   .join_asof(by_account, on="_date", by="_acc", strategy="backward")
                    .select("row_number", "_asof_no", "_asof_issued"))
         df = df.join(matched, on="row_number", how="left")
     else:
