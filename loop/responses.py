@@ -234,7 +234,7 @@ def check_rows(rows: pl.DataFrame, offers: pl.DataFrame, colmap: ResponseColumns
     need = df.filter(pl.col("offer_no").is_null() & pl.col("account_id").is_not_null() & pl.col("_date").is_not_null())
     if need.height:
         matched = (need.select("row_number", pl.col("account_id").alias("_acc"), "_date").sort("_date")
-                   .join_asof(by_account, on="_date", by="_acc", strategy="backward")
+                   .join_asof(by_account, on="_date", by="_acc", strategy="backward", check_sortedness=False)
                    .select("row_number", "_asof_no", "_asof_issued"))
         df = df.join(matched, on="row_number", how="left")
     else:
