@@ -6,7 +6,8 @@ first arm in the file's order. An observation is an offer (or held-out account);
 accepted outcome. For arm *a* with *x_a* accepted of *n_a* and reference *r*:
 
 * conversion interval: Wilson score, 95 % (``scipy.stats.binomtest(x, n).proportion_ci("wilson")``);
-* difference *d = p_a − p_r* with a 95 % Wald interval ``d ± z·sqrt(p_a q_a / n_a + p_r q_r / n_r)``;
+* difference *d = p_a − p_r* with a 95 % interval by Newcombe's hybrid score method (from the two
+  Wilson intervals: ``[d − sqrt((p_a−l_a)² + (u_r−p_r)²), d + sqrt((u_a−p_a)² + (p_r−l_r)²)]``);
 * two-sided test of *p_a = p_r*: Pearson's χ² on the 2×2 table without continuity correction
   (``scipy.stats.chi2_contingency(..., correction=False)``), identical to the pooled two-proportion
   z-test;
@@ -54,14 +55,16 @@ def two_sided_p(x_a: int, n_a: int, x_r: int, n_r: int) -> float | None:
 
 def difference_interval(x_a: int, n_a: int, x_r: int, n_r: int,
                         confidence: float = 0.95) -> tuple[float | None, float | None, float | None]:
-    """(difference, low, high) of ``p_a - p_r`` with its Wald interval."""
+    """(difference, low, high) of ``p_a - p_r`` with Newcombe's hybrid score interval (his method 10),
+    built from the two arms' Wilson intervals: unlike the Wald interval it stays honest with few or no
+    acceptances in an arm (a Wald interval of 0/8 has width zero)."""
     if n_a <= 0 or n_r <= 0:
         return None, None, None
     p_a, p_r = x_a / n_a, x_r / n_r
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    se = math.sqrt(p_a * (1 - p_a) / n_a + p_r * (1 - p_r) / n_r)
+    l_a, u_a = wilson_interval(x_a, n_a, confidence)
+    l_r, u_r = wilson_interval(x_r, n_r, confidence)
     d = p_a - p_r
-    return d, d - z * se, d + z * se
+    return d, d - math.sqrt((p_a - l_a) ** 2 + (u_r - p_r) ** 2), d + math.sqrt((u_a - p_a) ** 2 + (p_r - l_r) ** 2)
 
 
 def offers_needed_per_arm(p_a: float, p_r: float, alpha: float = ALPHA, power: float = POWER) -> float | None:

@@ -362,3 +362,13 @@ def test_property_column_wise_offer_numbers_agree_with_offer_number_module(texts
         assert (got[text]["offer_no"], got[text]["check"]) == (offer_no, check)
         wrong = check is not None and check != check_code(offer_no)
         assert (got[text]["problem"] is not None) is wrong, text
+
+
+def test_difference_interval_is_newcombes_and_agrees_with_the_test_on_small_arms():
+    from loop.stats import difference_interval
+    # Newcombe (1998) Table II, example (a): 56/70 vs 48/80 -> 0.2000, 95 % CI 0.0524 to 0.3339
+    d, low, high = difference_interval(56, 70, 48, 80)
+    assert (round(d, 4), round(low, 4), round(high, 4)) == (0.2, 0.0524, 0.3339)
+    # the demo's case: 6/28 vs 0/8 is not significant, and the interval does not claim otherwise
+    res = compare_arms([("control", 8, 0), ("a", 28, 6)], "control")[1]
+    assert not res.significant and res.difference_low < 0 < res.difference_high
