@@ -92,7 +92,10 @@ def _loop_after_run(settings: RunSettings, config: steps.Configuration) -> list[
     from loop.store import refresh_after_run
     if config.loop is None:
         return []
-    refresh_after_run(settings.db, config.loop, lock_timeout_s=max(settings.lock_timeout_s, 60))
+    try:
+        refresh_after_run(settings.db, config.loop, lock_timeout_s=max(settings.lock_timeout_s, 60))
+    except Exception as exc:  # noqa: BLE001 - the run is published; the next run or import refreshes the loop
+        get_run_logger().warning("the loop's views and A/B statistics were not refreshed: %s", exc)
     return funnel_rows(settings.db)
 
 
