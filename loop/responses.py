@@ -182,14 +182,15 @@ def offer_numbers(texts: pl.Series) -> pl.DataFrame:
     b = pl.col("_body")
     df = df.with_columns(pl.concat_str([pl.lit("GP-"), b.str.slice(0, 4), pl.lit("-"), b.str.slice(4, 4), pl.lit("-"),
                                         b.str.slice(8, 4)]).alias("offer_no"))
-    # ISO/IEC 7064 MOD 1271-36 over "GP" + body, as offers.offer_number.check_code
+    # ISO/IEC 7064 MOD 1271-36 over "GP" + body, as offers.offer_number.check_code: its recursion
+    # p <- (p + v) * 36 over the 14 characters, then p <- p * 36, equals 36² · V (mod 1271) where V is the
+    # text read as one base-36 number (character values are the base-36 digits); V is read in two halves
+    # of 7 digits to stay within 64 bits
     text = pl.lit("GP") + b
-    p = pl.lit(0, pl.Int64)
-    for i in range(14):
-        v = text.str.slice(i, 1).replace_strict(_ISO_VALUE, default=None, return_dtype=pl.Int64)
-        p = ((p + v) * 36) % 1271
-    p = (p * 36) % 1271
-    expected = (1272 - p) % 1271
+    hi = text.str.slice(0, 7).str.to_integer(base=36, strict=False)
+    lo = text.str.slice(7, 7).str.to_integer(base=36, strict=False)
+    v_mod = ((hi % 1271) * (36**7 % 1271) + lo % 1271) % 1271
+    expected = (1272 - (v_mod * 1296) % 1271) % 1271
     df = df.with_columns(pl.concat_str([(expected // 36).replace_strict(_ISO_CHAR, return_dtype=pl.String),
                                         (expected % 36).replace_strict(_ISO_CHAR, return_dtype=pl.String)])
                          .alias("_expected"))
@@ -322,7 +323,7 @@ def import_responses(db_path: str | Path, path: str | Path, *, config: LoopConfi
                               [sha]).fetchall()
         if earlier:
             return ImportResult(None, str(path), rows.height, 0, 0, 0, already_imported=earlier[0][0])
-        offers = con.sql("SELECT offer_no, account_id, issued_on FROM loop_offers").pl()
+        offers = con.sql("SELECT offer_no, account_id, issued_on FROM offers_issued").pl()
         good, rejects = check_rows(rows, offers, colmap, today)
         import_id = new_import_id()
         now = dt.datetime.now(dt.timezone.utc)
