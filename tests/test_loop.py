@@ -372,3 +372,28 @@ def test_difference_interval_is_newcombes_and_agrees_with_the_test_on_small_arms
     # the demo's case: 6/28 vs 0/8 is not significant, and the interval does not claim otherwise
     res = compare_arms([("control", 8, 0), ("a", 28, 6)], "control")[1]
     assert not res.significant and res.difference_low < 0 < res.difference_high
+
+
+def test_an_edition_changes_emphasis_through_the_same_templates():
+    """Headline, section order and promotion come from the edition's context; the markup is escaped."""
+    from offers.context import build_offer, offer_meta
+    from offers.demo import demo_run
+    from offers.engine import render_offer_html
+    from offers.render import _with_edition
+
+    run = demo_run(0)
+    row = lambda frame: frame.filter(pl.col("account_id") == "GD-0002").to_dicts()[0]   # noqa: E731
+    offer = build_offer(row(run.accounts), row(run.results),
+                        run.scenarios.filter(pl.col("account_id") == "GD-0002").to_dicts(), row(run.segments),
+                        run.playbooks, run.assumptions)
+    meta = offer_meta("r", "v", "s", "ab" * 32, ISSUED)
+    plain = render_offer_html({"offer": offer, "meta": meta})
+    ctx = load_loop_config().edition_context("value_oriented", "brand_first")
+    ctx = {**ctx, "headline": "<b>先看品牌</b>", "section_order": ["section_green", "section_today", "section_plan",
+                                                                  "section_comparison", "section_pv", "section_method"]}
+    html = render_offer_html({"offer": _with_edition(offer, ctx), "meta": meta})
+    assert "&lt;b&gt;先看品牌&lt;/b&gt;" in html and "<b>先看品牌" not in html
+    assert html.index('<section class="green">') < html.index('<section class="today">') < html.index(
+        '<section class="plan">')
+    assert plain.index('<section class="today">') < plain.index('<section class="green">')
+    assert ctx["promotion"] in html and ctx["promotion"] not in plain
