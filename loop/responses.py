@@ -350,13 +350,14 @@ def _insert(con: duckdb.DuckDBPyConnection, good: pl.DataFrame, import_id: str, 
     """Insert the rows whose content is new (not stored before, first occurrence in this file)."""
     if good.height == 0:
         return 0
+    content = ["offer_no", "outcome", "responded_on", "contracted_kwh", "package", "note"]
+    good = good.unique(subset=content, keep="first", maintain_order=True)   # first occurrence in the file
     con.register("_loop_new", good.to_arrow())
     try:
         before = con.execute("SELECT count(*) FROM responses").fetchall()[0][0]
         con.execute(f"""
             INSERT INTO responses BY NAME
-            WITH n AS (SELECT *, {_CONTENT_KEY} AS content_key FROM _loop_new
-                       QUALIFY row_number() OVER (PARTITION BY content_key ORDER BY row_number) = 1)
+            WITH n AS (SELECT *, {_CONTENT_KEY} AS content_key FROM _loop_new)
             SELECT ? AS import_id, n.row_number, n.offer_no, n.account_id, n.outcome, n.responded_on,
                    n.contracted_kwh, n.package, n.note, n.content_key, ? AS imported_at
             FROM n ANTI JOIN responses r ON r.content_key = n.content_key""", [import_id, now]).fetchall()
