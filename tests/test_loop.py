@@ -397,3 +397,34 @@ def test_an_edition_changes_emphasis_through_the_same_templates():
         '<section class="plan">')
     assert plain.index('<section class="today">') < plain.index('<section class="green">')
     assert ctx["promotion"] in html and ctx["promotion"] not in plain
+
+
+def test_crm_triggers_expiring_renewal_and_premium(planted, tmp_path):
+    """Relative to today: an offer expiring in 5 days unanswered, an acceptance 340 days old, and a
+    compliance customer whose green premium moved by more than 5 %."""
+    db, h = planted                      # its run issued offers on 2026-11-02
+    today = dt.date.today()
+    config = load_loop_config()
+    old = offers_for(h["segments"], config, today - dt.timedelta(days=345), tag="old")
+    write_run(db, h["accounts"], h["segments"], h["results"], old)
+    compliance = h["segments"].filter(pl.col("segment") == "compliance_driven")["account_id"][0]
+    results = h["results"].with_columns(
+        pl.when(pl.col("account_id") == compliance).then(pl.col("green_cost_low_yuan") + pl.col("bill_yuan") * 0.5 + 1e4)
+        .otherwise(pl.col("green_cost_low_yuan")).alias("green_cost_low_yuan"))
+    new = offers_for(h["segments"], config, today - dt.timedelta(days=25), tag="new")
+    write_run(db, h["accounts"], h["segments"], results, new)
+    sent_old = old.filter(pl.col("status") == "rendered")
+    renewed, answered = sent_old["offer_no"][0], new.filter(pl.col("status") == "rendered")["offer_no"][0]
+    frame = pl.DataFrame({"offer_no": [response_code(renewed), response_code(answered)],
+                          "outcome": ["accepted", "declined"],
+                          "responded_on": [(today - dt.timedelta(days=340)).isoformat(), today.isoformat()]})
+    import_responses(db, _write(frame, tmp_path / "t.csv"), today=today)
+    trig = run_query(db, "SELECT trigger, account_id, offer_no, due_on FROM crm_triggers")
+    expiring = trig.filter(pl.col("trigger") == "offer_expiring")
+    n_sent_new = new.filter(pl.col("status") == "rendered").height
+    assert expiring.height == n_sent_new - 1 and answered not in expiring["offer_no"].to_list()
+    assert (expiring["due_on"] == today + dt.timedelta(days=5)).all()
+    renewal = trig.filter(pl.col("trigger") == "renewal_due")
+    assert renewal.select("account_id", "offer_no").rows() == [(sent_old["account_id"][0], renewed)]
+    assert renewal["due_on"][0] == today - dt.timedelta(days=5)
+    assert trig.filter(pl.col("trigger") == "premium_changed")["account_id"].to_list() == [compliance]
