@@ -2,11 +2,11 @@
 
     gp bench engine --rows 1000000 --repeats 3 [--json FILE]
 
-Accounts come from the synthetic generator (``intake.synthetic``), validated and segmented as in a run,
+Accounts come from the synthetic generator (``synthetic``), validated and segmented as in a run,
 and are written once to a Parquet file. Each repeat then runs in a fresh process that reads them and times
 ``gpengine.model.compute`` only; its peak memory is the process's maximum resident set size (input frame
 included), reported beside the resident size before the model ran. The naive baseline
-(``benchmarks/naive_model.py``: a Python loop with ``numpy_financial.irr`` per account) runs on a subset and
+(``tests/naive_model.py``, the engine's test oracle: a Python loop with ``numpy_financial.irr`` per account) runs on a subset and
 is compared as accounts per second.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ def prepare_accounts(rows: int, seed: int = 0) -> pl.DataFrame:
     """Synthetic customers, validated and segmented: what the model receives in a real run."""
     from flows.frames import with_segment_columns
     from intake.load import table_from_frame
-    from intake.synthetic import generate_customers
+    from synthetic import generate_customers
     from intake.validate import validate_accounts
     from segmentation import load_segmentation_config, segment_accounts
 
@@ -60,7 +60,8 @@ def measure(parquet: Path, assumptions: str | None) -> dict:
 
 def naive_rate(accounts: pl.DataFrame, assumptions: str | None, limit: int = 2000) -> dict:
     """Accounts per second of the plain per-account implementation on a subset."""
-    from benchmarks.naive_model import plain
+    from benchmarks import naive_model
+    plain = naive_model().plain
     from gpengine.assumptions import load_assumptions
     from gpengine.reference import load_reference
 

@@ -23,7 +23,7 @@ def run(accounts: int, changed: float, workers: int) -> dict:
 
     from flows.nightly import nightly
     from flows.parameters import NightlyParameters
-    from intake.synthetic import generate_customers
+    from synthetic import generate_customers
 
     with tempfile.TemporaryDirectory(prefix="gp-incremental-") as tmp:
         tmp = Path(tmp)

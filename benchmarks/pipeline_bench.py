@@ -3,7 +3,7 @@
     gp bench pipeline --sizes 10000 100000 1000000 --repeats 3 [--history 3] [--json FILE]
     python -m benchmarks.pipeline_bench --sizes 10000 100000 1000000 --repeats 3 --json FILE
 
-For each size the synthetic customer list (``intake.synthetic``) is written once as a CSV file. Each repeat
+For each size the synthetic customer list (``synthetic``) is written once as a CSV file. Each repeat
 then runs in a fresh process and times the stages exactly as a run does them: load + validate, segment,
 cost model, persist (``Warehouse.start_run``, called before segmenting as the flow does, plus the writes;
 the first write waits for the staging copy of the published file if it is not done yet) and publish
@@ -12,7 +12,7 @@ stage that raised it is the one where the figure jumps). ``history`` prior runs 
 published first, untimed, so that a run pays for copying them as a nightly run does.
 
 Two baselines run in the same invocation and are compared as ratios: the naive per-account cost model
-(``benchmarks/naive_model.py``: a Python loop with ``numpy_financial.irr`` per account) and row-by-row
+(``tests/naive_model.py``, the engine's test oracle: a Python loop with ``numpy_financial.irr`` per account) and row-by-row
 inserts (``executemany`` of ``results`` rows into a scratch DuckDB file), each on a subset.
 Prefect is not imported: the flow's own overhead is measured separately.
 """
@@ -205,7 +205,7 @@ def _linearity(per_size: dict[int, dict]) -> dict:
 def run(sizes: list[int], repeats: int, *, history: int = 0, naive_accounts: int = 2000,
         naive_rows: int = 1000, seed: int = 0, workdir: Path | None = None) -> dict:
     """Time every stage for each size (median of ``repeats`` fresh processes) beside the two baselines."""
-    from intake.synthetic import generate_customers
+    from synthetic import generate_customers
 
     if not sizes or repeats < 1 or history < 0:
         raise ValueError("need at least one size, repeats >= 1 and history >= 0")

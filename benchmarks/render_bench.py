@@ -101,9 +101,8 @@ def pipeline(run, workers: int, out: Path) -> dict:
     t0 = time.perf_counter()
     pool = OfferPool(workers)
     # start every worker (its initializer builds Jinja, fonts and CSS) before timing the run
-    list(pool.executor.map(_noop, range(workers * 2)))
+    pids = sorted(pool.pids())                # the workers, for RSS sampling
     startup = time.perf_counter() - t0
-    pids = list(pool.executor._processes)     # the workers, for RSS sampling
     sampler = RssSampler(pids)
     sampler.start()
     procs = [psutil.Process(pid) for pid in pids]
@@ -136,10 +135,6 @@ def pipeline(run, workers: int, out: Path) -> dict:
             "cpu_s_per_doc": cpu_used / offers.height,
             "median_kb": rendered["bytes"].median() / 1024, "max_kb": rendered["bytes"].max() / 1024,
             "pages": rendered["pages"].value_counts().sort("pages").rows(), "rss": mem}
-
-
-def _noop(_):
-    return os.getpid()
 
 
 def main(argv=None) -> int:

@@ -4,7 +4,7 @@
 
 Set-up (not timed): a warehouse with one nightly run whose ``offers`` table holds an offer per
 response (numbers from ``offers.offer_number``, editions of a 3-arm experiment), and a CRM export
-written by the response simulator (``intake.synthetic_responses``) as a GBK CSV with Chinese headers
+written by the response simulator (``synthetic.responses``) as a GBK CSV with Chinese headers
 and response codes (offer number + check code), as a Chinese CRM saves it. Timed: the whole
 ``loop.responses.import_responses`` call in this process — read and decode, header matching, the
 checks of every row, the insert, the loop's views and A/B statistics refreshed, and the atomic publish
@@ -25,7 +25,7 @@ import polars as pl
 
 
 def build(folder: Path, responses: int, seed: int = 0) -> tuple[Path, Path, int]:
-    from intake.synthetic_responses import simulate_responses, to_crm_export
+    from synthetic.responses import simulate_responses, to_crm_export
     from offers.offer_number import make_offer_no, response_code
     from warehouse import Warehouse
 

@@ -15,10 +15,13 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field, field_validator
 
+from core.errors import UserError
 from flows import steps
 from flows.frames import accounts_for_rerun
-from flows.parameters import RunSettings
+from flows.parameters import RunSettings, from_base_dir
 from flows.pipeline import process
+from flows.preflight import wait_for_writer_lock
+from flows.runcontrol import RunCancelled, ended_by_cancellation
 from intake.schema import CUSTOMER_TYPES, empty_rejects
 from segmentation import SEGMENTS
 from warehouse import Warehouse
@@ -40,6 +43,11 @@ class CampaignParameters(RunSettings):
                                                                  "(one per line, or a CSV with an account_id column)")
     gec_price: float | None = Field(default=None, ge=0, description="Override the GEC price (元 per certificate)")
 
+    @field_validator("customers", "accounts_file")
+    @classmethod
+    def _relative_to_base(cls, v: Path | None) -> Path | None:
+        return from_base_dir(v)
+
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:
@@ -59,10 +67,14 @@ class CampaignParameters(RunSettings):
         return _known(v, CUSTOMER_TYPES, "customer type")
 
 
+class UnknownCode(UserError, ValueError):
+    """A filter names a code that does not exist (a ValueError too, so parameter validation reports it)."""
+
+
 def _known(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
     unknown = [s for s in values if s not in allowed]
     if unknown:
-        raise ValueError(f"unknown {what} {unknown[0]!r}; choose from {', '.join(allowed)}")
+        raise UnknownCode(f"unknown {what} {unknown[0]!r}; choose from {', '.join(allowed)}")
     return values
 
 
@@ -89,7 +101,7 @@ def select_accounts(accounts: pl.DataFrame, segments: pl.DataFrame, params: Camp
         for name in params.provinces:
             key = name.strip().casefold()
             if key not in config.reference.aliases:
-                raise ValueError(f"unknown province {name!r}")
+                raise UserError(f"unknown province {name!r}")
             full.append(config.reference.aliases[key])
         keep &= pl.col("province").is_in(full)
     if params.customer_types:
@@ -105,7 +117,7 @@ def select_accounts(accounts: pl.DataFrame, segments: pl.DataFrame, params: Camp
 def latest_accounts(db: Path) -> pl.DataFrame:
     stored = Warehouse(db).latest_accounts()
     if stored.height == 0:
-        raise ValueError(f"{db}: no successful run to take accounts from; run the nightly job first "
+        raise UserError(f"{db}: no successful run to take accounts from; run the nightly job first "
                          "or give --customers")
     return accounts_for_rerun(stored)
 
@@ -113,16 +125,21 @@ def latest_accounts(db: Path) -> pl.DataFrame:
 @flow(name="campaign", description="Offers for a filtered subset of accounts, with optional assumption overrides.")
 def campaign(params: CampaignParameters) -> dict:
     log = get_run_logger()
+    wait_for_writer_lock(params.db, params.lock_timeout_s, log)   # refuse before loading anything
     config = steps.load_configuration(params.assumptions, {"gec_price_yuan_per_certificate": params.gec_price})
     if params.customers is not None:
         checked = steps.load_customers(params.customers, params.sheet)
         accounts, rejects, rows_read = checked.accounts, checked.rejects, checked.rows_read
-        input_path, sha = str(params.customers), steps.file_sha256(params.customers)
+        input_path, sha, input_files = str(params.customers), checked.input_sha256, checked.data_files
     else:   # the accounts of the latest successful run: already validated, nothing rejected
         accounts = latest_accounts(params.db)
-        rejects, rows_read, input_path, sha = empty_rejects(), accounts.height, None, None
+        rejects, rows_read, input_path, sha, input_files = empty_rejects(), accounts.height, None, None, {}
     selected = select_accounts(accounts, steps.segment(accounts, config), params, config)
     log.info("campaign %s: %d of %d accounts selected", params.name, selected.height, accounts.height)
-    summary = process(selected, rejects, rows_read, config, params, kind="campaign", campaign=params.name,
-                      input_path=input_path, input_sha256=sha, rows_accepted=accounts.height)
+    try:
+        summary = process(selected, rejects, rows_read, config, params, kind="campaign", campaign=params.name,
+                          input_path=input_path, input_sha256=sha, rows_accepted=accounts.height,
+                          input_files=input_files)
+    except RunCancelled as exc:
+        return ended_by_cancellation(exc)
     return summary.as_dict()

@@ -15,18 +15,31 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.retention_options import Generations, KeepRuns, RetentionDays, retention_settings
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="greenpower: green-power cost model, customer segments and PDF offers for a utility's customers.")
 err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 120)
+# cron, systemd, a pipe: no terminal width to fit, so never cut a figure ("5,632,419,315,…")
+out = Console(width=None if sys.stdout.isatty() else 1_000)
+
+
+def _default_db_text() -> str:
+    from flows.parameters import default_db
+    return str(default_db())
+
+
+# plain parentheses: square brackets in Typer's rich help are markup and vanish
+DB_HELP = f"DuckDB file (default: {_default_db_text()})"
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is meant for the user as it is (no traceback)."""
-    from gpengine.datafiles import DataFileError
-    from intake.errors import InputFileError
+    from pydantic import ValidationError   # the command's parameters (flows/parameters.py), as typed
+
+    from core.errors import UserError
     from warehouse.errors import WarehouseError
-    return (InputFileError, DataFileError, WarehouseError, FileNotFoundError, PermissionError, ValueError)
+    return (UserError, WarehouseError, ValidationError, FileNotFoundError, PermissionError)
 
 
 # The machine's state, not a bug: the message names the file and the cause, a traceback adds nothing.
@@ -34,7 +47,9 @@ _OPERATOR_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno
 
 
 def _speaks_for_itself(exc: BaseException) -> bool:
-    return isinstance(exc, _user_errors()) or (isinstance(exc, OSError) and exc.errno in _OPERATOR_ERRNOS)
+    from flows.diskspace import is_disk_full
+    return isinstance(exc, _user_errors()) or (isinstance(exc, OSError) and exc.errno in _OPERATOR_ERRNOS) \
+        or is_disk_full(exc)
 
 
 class _NoTracebackForUserErrors(logging.Filter):
@@ -48,6 +63,24 @@ class _NoTracebackForUserErrors(logging.Filter):
         return True
 
 
+class _OneMessagePerError(logging.Filter):
+    """The command line prints a failure once, as its last line (``guarded``). Prefect's console lines that
+    repeat it — a task or flow run "Finished in state Failed(…)", "Encountered exception during execution" —
+    are dropped from the console; the Prefect server's run logs keep them, and so does GP_DEBUG=1."""
+
+    RUN_LOGGERS = ("prefect.task_runs", "prefect.flow_runs")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if os.environ.get("GP_DEBUG") or not record.name.startswith(self.RUN_LOGGERS):
+            return True
+        text = record.getMessage()
+        if "Retry" in text:                 # a transient error about to be retried: worth seeing
+            return True
+        if record.levelno >= logging.ERROR:
+            return False
+        return not text.startswith(("Finished in state Failed", "Finished in state Crashed"))
+
+
 def quiet_user_error_tracebacks() -> None:
     """Filter the console handlers only; the Prefect server's run logs keep the full traceback."""
     from prefect.logging import configuration
@@ -57,6 +90,9 @@ def quiet_user_error_tracebacks() -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, _NoTracebackForUserErrors) for f in handler.filters):
                 handler.addFilter(_NoTracebackForUserErrors())
+            if not isinstance(handler, logging.FileHandler) and type(handler).__name__ != "APILogHandler" \
+                    and not any(isinstance(f, _OneMessagePerError) for f in handler.filters):
+                handler.addFilter(_OneMessagePerError())
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -83,6 +119,8 @@ def guarded(action):
     except BaseException as exc:  # noqa: BLE001 - the command line must explain every failure
         if os.environ.get("GP_DEBUG"):
             traceback.print_exc()
+        from flows.exitnoise import release_frames
+        release_frames(exc)               # no "nanobind: leaked" lines from DuckDB at exit
         if _speaks_for_itself(exc):
             fail(str(exc))
         text = str(exc)
@@ -112,7 +150,7 @@ def print_summary(summary: dict) -> None:
 @app.command()
 def run(
     customers: Path = typer.Argument(..., help="Customer list: CSV (UTF-8/GBK), .xlsx or Parquet"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
@@ -121,6 +159,7 @@ def run(
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
     wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
     dask: Optional[str] = typer.Option(None, "--dask", help="Render on this Dask cluster (scheduler address)"),
+    retention_days: Optional[int] = RetentionDays, keep_runs: int = KeepRuns, generations: int = Generations,
 ) -> None:
     """Run the nightly pipeline once, now, on CUSTOMERS (through the Prefect flow)."""
     if not customers.exists():
@@ -131,7 +170,8 @@ def run(
         from flows.parameters import NightlyParameters
         params = NightlyParameters(customers=customers, sheet=sheet, out=out_dir, assumptions=assumptions,
                                    render_pdf=not no_pdf, run_id=run_id, workers=workers, lock_timeout_s=wait,
-                                   progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}))
+                                   progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}),
+                                   **retention_settings(retention_days, keep_runs, generations))
         return nightly(params)
 
     print_summary(guarded(action))
@@ -158,7 +198,7 @@ def demo(
 ) -> None:
     """Run the whole nightly pipeline on the bundled sample, then show where everything is."""
     from flows.parameters import default_db
-    from gpengine.datafiles import data_dir
+    from core.datafiles import data_dir
 
     sample = data_dir() / "sample" / "customers.csv"
     db = default_db()
@@ -199,12 +239,13 @@ def campaign(
     accounts: Optional[Path] = typer.Option(None, "--accounts", help="File of account ids (one per line)"),
     gec_price: Optional[float] = typer.Option(None, "--gec-price", min=0, help="GEC price override, 元/certificate"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
     wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
     dask: Optional[str] = typer.Option(None, "--dask", help="Render on this Dask cluster (scheduler address)"),
+    retention_days: Optional[int] = RetentionDays, keep_runs: int = KeepRuns, generations: int = Generations,
 ) -> None:
     """Run a campaign: a filtered subset of accounts (filters AND together; a repeated filter ORs its values)."""
     for path in (customers, accounts):
@@ -220,7 +261,8 @@ def campaign(
                 name=name, customers=customers, segments=segment, provinces=province, customer_types=customer_type,
                 industry_groups=industry_group, min_kwh=min_kwh, accounts_file=accounts, gec_price=gec_price,
                 assumptions=assumptions, out=out_dir, render_pdf=not no_pdf, workers=workers, lock_timeout_s=wait,
-                progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}))
+                progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}),
+                **retention_settings(retention_days, keep_runs, generations))
         except ValidationError as exc:
             fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
         return campaign_flow(params)
@@ -231,54 +273,62 @@ def campaign(
 @app.command()
 def serve(
     customers: Path = typer.Option(..., "--customers", help="Customer list the nightly run reads"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
     cron: str = typer.Option("0 2 * * *", "--cron", help="When to run (cron, in --timezone)"),
     timezone: str = typer.Option("Asia/Shanghai", "--timezone", help="Time zone of the cron schedule"),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="Skip rendering the PDF offers"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
+    retention_days: Optional[int] = RetentionDays, keep_runs: int = KeepRuns, generations: int = Generations,
 ) -> None:
-    """Serve the scheduled nightly run: registers the deployment and runs it on schedule until stopped.
+    """Serve the scheduled nightly run and the campaign form: registers the deployments `nightly/nightly` and
+    `campaign/campaign` and runs their flow runs until stopped.
 
-    Needs a Prefect server (PREFECT_API_URL); see the README's "Scheduling the nightly run".
+    Needs a running Prefect server (PREFECT_API_URL); see the README's "Scheduling the nightly run".
     """
-    if not os.environ.get("PREFECT_API_URL"):
-        err.print("[yellow]warning:[/] PREFECT_API_URL is not set: the temporary server cannot schedule runs. "
-                  "Start `prefect server start` and export PREFECT_API_URL (README: Scheduling the nightly run).")
+    from flows.serving import wait_for_prefect_server
+    problem = wait_for_prefect_server()
+    if problem:
+        fail(problem)
 
     def action():
-        from flows.deployment import serve_nightly
+        from flows.deployment import serve_deployments
         from flows.parameters import NightlyParameters
         params = NightlyParameters(customers=customers, out=out_dir, assumptions=assumptions, render_pdf=not no_pdf,
-                                   workers=workers, lock_timeout_s=600, **({"db": db} if db else {}))
-        serve_nightly(params, cron=cron, timezone=timezone)
+                                   workers=workers, lock_timeout_s=600, **({"db": db} if db else {}),
+                                   **retention_settings(retention_days, keep_runs, generations))
+        serve_deployments(params, cron=cron, timezone=timezone)
 
     guarded(action)
 
 
 @app.command()
 def query(
-    sql: str = typer.Argument(..., help="One SQL statement (read-only)"),
-    db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file [default: data/warehouse/greenpower.duckdb]"),
+    sql: Optional[str] = typer.Argument(None, help="One SQL statement (read-only); or use --file"),
+    file: Optional[str] = typer.Option(None, "--file", "-f", help="Read the statement from this .sql file "
+                                                                 "('-': standard input), e.g. docs/questions/*.sql"),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Write the result to this CSV file"),
-    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the result to this Excel file"),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the result to this Excel file (filter row, "
+                                                             "percentages as %, widths that fit Chinese)"),
+    chinese_headers: bool = typer.Option(False, "--chinese-headers", help="Chinese column headers (企业名称, "
+                                                                          "年用电量 (kWh) …) in the table or file"),
     max_rows: int = typer.Option(50, "--max-rows", help="Rows to print"),
 ) -> None:
     """Run one SQL statement on a read-only connection and print the result (or write CSV/Excel)."""
     from flows.parameters import default_db
-    from warehouse import format_table, run_query, write_query_result
+    from flows.query_command import query as run_query_command
 
-    def action():
-        frame = run_query(db or default_db(), sql)
-        if csv or xlsx:
-            write_query_result(frame, csv=csv, xlsx=xlsx)
-            out.print(f"{frame.height:,} rows written to {csv or xlsx}")
-        else:
-            print(format_table(frame, max_rows=max_rows))
+    guarded(lambda: run_query_command(sql, file, db or default_db(), csv, xlsx, max_rows, chinese_headers,
+                                      echo=lambda text: out.print(text, highlight=False)))
 
-    guarded(action)
 
+from dashboard.command import dashboard as _dashboard_command  # noqa: E402  (managers' web dashboard)
+app.command("dashboard")(_dashboard_command)
+
+from flows import cli_operations  # noqa: E402
+cli_operations.register(app)   # gp backup, gp restore
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: time and memory, side by side with baselines.")
 app.add_typer(bench_app, name="bench")
@@ -306,7 +356,8 @@ def bench_engine(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
 ) -> None:
     """The cost model alone: time and peak memory for ROWS accounts, and the speed-up over a naive loop."""
-    from benchmarks import engine_bench
+    from flows.benchmarks import benchmark_module
+    engine_bench = benchmark_module("engine_bench")
     _bench(engine_bench, json_out, rows, repeats, assumptions, naive_accounts)
 
 
@@ -319,7 +370,8 @@ def bench_pipeline(
 ) -> None:
     """Every stage (load+validate, segment, cost model, persist, publish): time, accounts/s, peak memory,
     linearity from the smallest to the largest size, beside naive baselines."""
-    from benchmarks import pipeline_bench
+    from flows.benchmarks import benchmark_module
+    pipeline_bench = benchmark_module("pipeline_bench")
     _bench(pipeline_bench, json_out, sorted(sizes), repeats, history=history)
 
 
@@ -328,10 +380,15 @@ def bench_render(ctx: typer.Context) -> None:
     """PDF rendering: documents/s with 1 and 2 processes, memory per worker, PDF size, and WeasyPrint alone on
     the same HTML (options: --docs N --workers 1 2 --json FILE)."""
     import runpy
-    from gpengine.datafiles import data_dir
-    script = data_dir().parent / "benchmarks" / "render_bench.py"
-    sys.argv = [str(script), *ctx.args]
-    guarded(lambda: runpy.run_path(str(script), run_name="__main__"))
+
+    from flows.benchmarks import benchmark_script
+
+    def action():
+        script = benchmark_script("render_bench")
+        sys.argv = [str(script), *ctx.args]
+        return runpy.run_path(str(script), run_name="__main__")
+
+    guarded(action)
 
 
 @bench_app.command("incremental")
@@ -342,7 +399,8 @@ def bench_incremental(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
 ) -> None:
     """A full nightly run, then one with a share of accounts changed: time ratio and offers rendered."""
-    from benchmarks import incremental_bench
+    from flows.benchmarks import benchmark_module
+    incremental_bench = benchmark_module("incremental_bench")
     _bench(incremental_bench, json_out, accounts, changed, workers)
 
 
@@ -353,7 +411,8 @@ def bench_scaleout(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
 ) -> None:
     """Rendering on a local Dask cluster with 1, 2 … workers: documents/s, scaling, and the local pool beside."""
-    from benchmarks import scaleout_bench
+    from flows.benchmarks import benchmark_module
+    scaleout_bench = benchmark_module("scaleout_bench")
     _bench(scaleout_bench, json_out, docs, sorted(set(workers)))
 
 

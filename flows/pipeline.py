@@ -11,9 +11,11 @@ from pathlib import Path
 import polars as pl
 from prefect import get_run_logger
 
-from flows import steps
+from flows import diskspace, steps
+from flows.housekeeping import remove_pruned_folders
 from flows.frames import segment_table, stored_accounts, stored_segments, with_segment_columns
 from flows.parameters import RunSettings
+from flows.runcontrol import RunControl
 from flows.version import code_version
 from warehouse import Warehouse
 
@@ -38,25 +40,35 @@ class RunSummary:
 
 def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, config: steps.Configuration,
             settings: RunSettings, *, kind: str, campaign: str | None, input_path: str | None,
-            input_sha256: str | None, rows_accepted: int | None = None) -> RunSummary:
+            input_sha256: str | None, rows_accepted: int | None = None,
+            input_files: dict[str, str] | None = None) -> RunSummary:
     """One run over the given accounts; the run is published only if every step succeeds.
 
     ``rows_read``/``rows_accepted`` describe the input (read = accepted + rejected); a campaign passes the
-    whole file's counts while ``accounts`` holds only its selection.
+    whole file's counts while ``accounts`` holds only its selection. ``input_sha256``: the hash of the
+    bytes the accounts were read from; ``input_files``: the data files that reading used (recorded).
     """
     rows_accepted = accounts.height if rows_accepted is None else rows_accepted
     log = get_run_logger()
-    warehouse = Warehouse(settings.db, retention_days=settings.retention_days, lock_timeout_s=settings.lock_timeout_s)
+    warehouse = Warehouse(settings.db, retention_days=settings.retention_days, lock_timeout_s=settings.lock_timeout_s,
+                          keep_runs=settings.keep_runs, generations=settings.generations)
     out_root = Path(settings.out)
+    control = RunControl.for_current_run(log)
+    control.check(force=True)
+    diskspace.refuse_if_no_room(warehouse, settings, accounts, config, out_root, code_version())
     with warehouse.start_run(kind=kind, campaign=campaign, input_path=input_path, input_sha256=input_sha256,
-                             assumptions=config.record(), rules_version=config.segmentation.rules_version,
+                             assumptions=config.record(input_files), rules_version=config.segmentation.rules_version,
                              code_version=code_version(), run_id=settings.run_id,
-                             output_folder=out_root if settings.render_pdf else None) as run:
+                             output_folder=out_root if settings.render_pdf else None) as run, \
+            control.guard(run) as output, \
+            diskspace.stop_on_disk_full(run, settings.db, out_root / (campaign or run.run_id) if settings.render_pdf
+                                        else None):
         log.info("run %s (%s%s) started", run.run_id, kind, f" {campaign}" if campaign else "")
         segments = steps.segment(accounts, config)
         enriched = with_segment_columns(accounts, segments)
         model = steps.compute_costs(enriched, config, run.run_id)
         run.update_counts(rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height)
+        control.check(force=True)
         steps.persist(run, {
             "accounts": stored_accounts(enriched),
             "rejects": rejects,
@@ -68,21 +80,26 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
         if settings.render_pdf:
             folder = out_root / (campaign or run.run_id)
             run.set_output_folder(folder)      # where later runs find these files (previous_offers)
+            output.writing_to(folder)          # a cancelled run takes back what it wrote there
+            control.check(force=True)
             offers = steps.render(enriched, model, segments, config, run.run_id, folder,
-                                  warehouse.previous_offers(out_root), settings)
+                                  warehouse.previous_offers(out_root), settings,
+                                  on_progress=control.progress("rendering offers", enriched.height))
             steps.persist(run, {"offers": offers})
             offer_counts = {s: int(n) for s, n in offers.group_by("status").len().iter_rows()}
             run.update_counts(offers_rendered=offer_counts.get("rendered", 0),
                               offers_skipped=offer_counts.get("unchanged", 0),
                               offers_failed=offer_counts.get("failed", 0))
             offers_folder = str(folder)
+        control.check(force=True)
         run_id = run.run_id
     log.info("run %s published to %s", run_id, settings.db)
+    remove_pruned_folders(run.pruned, out_root, warehouse)
     funnel = _loop_after_run(settings, config) if settings.render_pdf else []
     summary = RunSummary(run_id=run_id, kind=kind, campaign=campaign, db=str(settings.db), offers_folder=offers_folder,
                       rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height,
                       segments=segment_table(segments, model.results), offers=offer_counts, funnel=funnel)
-    publish_summary_artifact(summary)
+    publish_summary_artifact(summary, manager_receipt(summary, segments, model.results, rejects, config))
     return summary
 
 
@@ -97,6 +114,25 @@ def _loop_after_run(settings: RunSettings, config: steps.Configuration) -> list[
     except Exception as exc:  # noqa: BLE001 - the run is published; the next run or import refreshes the loop
         get_run_logger().warning("the loop's views and A/B statistics were not refreshed: %s", exc)
     return funnel_rows(settings.db)
+
+
+def manager_receipt(summary: RunSummary, segments: pl.DataFrame, results: pl.DataFrame, rejects: pl.DataFrame,
+                    config: steps.Configuration) -> str | None:
+    """The run summary artifact in a manager's terms (``flows/receipt.py``); None if it cannot be built."""
+    from flows.receipt import receipt_facts, receipt_markdown
+    from warehouse import run_query
+    try:
+        changes = run_query(Path(summary.db), "SELECT previous_segment, segment FROM segment_changes") \
+            if summary.kind == "nightly" else None
+        facts = receipt_facts(segments, results, rejects, config.segmentation.playbooks, changes)
+        markdown = receipt_markdown(summary, facts)
+    except Exception as exc:  # noqa: BLE001 - the run is published; a missing receipt must not fail it
+        get_run_logger().warning("run summary for managers not built: %s", exc)
+        return None
+    if summary.funnel:
+        from flows.responses import funnel_markdown
+        markdown += ("\n\n### 报价转化漏斗（历次已发报价，按发送时的细分与版本）\n\n" + funnel_markdown(summary.funnel))
+    return markdown
 
 
 def summary_markdown(summary: RunSummary) -> str:
@@ -121,11 +157,11 @@ def summary_markdown(summary: RunSummary) -> str:
     return "\n".join(lines)
 
 
-def publish_summary_artifact(summary: RunSummary) -> None:
+def publish_summary_artifact(summary: RunSummary, markdown: str | None = None) -> None:
     """The summary as a Prefect artifact on the flow run (shown in the UI)."""
     from prefect.artifacts import create_markdown_artifact
     key = "campaign-" + summary.campaign if summary.campaign else "nightly-summary"
-    create_markdown_artifact(markdown=summary_markdown(summary), key=_artifact_key(key),
+    create_markdown_artifact(markdown=markdown or summary_markdown(summary), key=_artifact_key(key),
                              description=f"greenpower run {summary.run_id}")
 
 

@@ -72,7 +72,7 @@ def demo_loop(summary: dict, seed: int = 1) -> None:
 
     from flows.cli import out
     from flows.responses import import_file
-    from intake.synthetic_responses import simulate_responses, to_crm_export
+    from synthetic.responses import simulate_responses, to_crm_export
     from offers.offer_number import response_code
     from warehouse import run_query
 

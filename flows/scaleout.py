@@ -49,7 +49,7 @@ def write_jobs(items: Iterable, path: Path) -> tuple[dict[int, dict], list[tuple
     Returns the final rows by position and each job's byte span in the file, so that batches can be cut
     after counting without holding every offer's content in memory (≈ 9 KB each).
     """
-    from offers.render import RenderJob
+    from offers.plan import RenderJob
     rows, spans = {}, []
     with open(path, "wb") as fh:
         for item in items:
@@ -65,7 +65,7 @@ def write_jobs(items: Iterable, path: Path) -> tuple[dict[int, dict], list[tuple
 
 def read_jobs(path: str, start: int, end: int) -> list:
     """The jobs stored between byte offsets ``start`` and ``end`` of a :func:`write_jobs` file."""
-    from offers.render import RenderJob
+    from offers.plan import RenderJob
     with open(path, "rb") as fh:
         fh.seek(start)
         lines = fh.read(end - start).decode("utf-8").splitlines()
@@ -94,7 +94,7 @@ def render_with_dask(plan: Iterable, folder: Path, address: str, batch_size: int
     """
     from prefect_dask import DaskTaskRunner
 
-    from offers.render import OFFERS_SCHEMA
+    from offers.rows import offers_frame
 
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,5 +110,4 @@ def render_with_dask(plan: Iterable, folder: Path, address: str, batch_size: int
             rows.update(render_on_cluster.with_options(task_runner=runner)(batches, str(folder)))
     finally:
         jobs_file.unlink(missing_ok=True)
-    return pl.DataFrame([rows[i] for i in sorted(rows)], schema=OFFERS_SCHEMA) if rows \
-        else pl.DataFrame(schema=OFFERS_SCHEMA)
+    return offers_frame(rows[i] for i in sorted(rows))

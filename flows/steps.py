@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import errno
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from gpengine.model import ModelOutput, compute
 from gpengine.reference import Reference, load_reference
 from intake.validate import Validated, load_accounts
 from loop.config import LoopConfig, load_loop_config
+from offers.branding import Branding, load_branding_file
 from segmentation import load_segmentation_config, segment_accounts
 from segmentation.config import SegmentationConfig
 
@@ -33,13 +33,21 @@ class Configuration:
     reference: Reference
     assumptions: AssumptionSet
     segmentation: SegmentationConfig
+    branding: Branding
+    branding_sha256: str
     loop: LoopConfig | None = None      # offer editions and experiments (data/loop/editions.yaml)
 
-    def record(self) -> dict:
-        """What ``runs.assumptions`` stores: every value used, with the hash of every data file."""
+    def record(self, input_files: dict[str, str] | None = None) -> dict:
+        """What ``runs.assumptions`` stores: every value used, with the hash of every data file.
+
+        ``input_files``: the data files the customer list was read with (the column aliases,
+        ``Validated.data_files``); ``data_files`` then lists every data file that shaped the run
+        that the other entries do not (the assumption set's hash is ``sha256``, the reference and
+        segmentation files are under their own keys; the loop's files are under ``loop_files``)."""
         extra = {"loop_files": self.loop.record()} if self.loop is not None else {}
         return {**self.assumptions.record(), "reference": self.reference.describe(),
-                "segmentation_files": self.segmentation.files, **extra}
+                "segmentation_files": self.segmentation.files,
+                "data_files": {"branding.yaml": self.branding_sha256, **(input_files or {})}, **extra}
 
 
 # OSErrors that another attempt five seconds later cannot cure: retrying only delays the clear message.
@@ -65,7 +73,8 @@ def _retry_if_transient(task, task_run, state) -> bool:
 def load_configuration(assumptions: str | None, overrides: dict | None = None) -> Configuration:
     """Reference data, the assumption set (with campaign overrides) and the segmentation files, validated."""
     chosen = load_assumptions(assumptions).with_overrides(**(overrides or {}))
-    return Configuration(load_reference(), chosen, load_segmentation_config(), load_loop_config())
+    return Configuration(load_reference(), chosen, load_segmentation_config(), *load_branding_file(),
+                         load_loop_config())
 
 
 @task(name="load and validate customers", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_if_transient)
@@ -75,14 +84,6 @@ def load_customers(path: Path, sheet: str | None = None) -> Validated:
     get_run_logger().info("%s: %d rows read, %d accepted, %d rejected", path, checked.rows_read,
                           checked.accounts.height, checked.rejects.height)
     return checked
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @task(name="segment", cache_policy=NO_CACHE)
@@ -107,37 +108,32 @@ def persist(run, tables: dict[str, pl.DataFrame]) -> None:
     get_run_logger().info("stored %s", ", ".join(f"{n} {f.height}" for n, f in tables.items()))
 
 
-def previous_offer_folder(previous: pl.DataFrame) -> tuple[pl.DataFrame, Path | None]:
-    """The offers of the newest earlier run and its folder. Each run renders into its own folder and links
-    its unchanged offers there, so that folder holds every offer the run had."""
-    if previous.height == 0 or "folder" not in previous.columns:
-        return previous, None
-    newest = previous.sort("run_id", descending=True).get_column("folder")[0]
-    return previous.filter(pl.col("folder") == newest), Path(newest)
-
-
 @task(name="render offers", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5,
       retry_condition_fn=_retry_if_transient)
 def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, config: Configuration, run_id: str,
-           folder: Path, previous: pl.DataFrame, settings) -> pl.DataFrame:
+           folder: Path, previous: pl.DataFrame, settings, on_progress=None) -> pl.DataFrame:
     """Render every account's PDF offer into ``folder`` (unchanged ones are linked, not rendered), in a pool
-    of worker processes, and write the folder's ``manifest.csv``. A failed offer is a row, not a failure."""
+    of worker processes, and write the folder's ``manifest.csv``. A failed offer is a row, not a failure.
+
+    ``previous``: each account's last successful offer (``Warehouse.previous_offers``), with the folder of
+    the run that made it — whatever run that was (a nightly, a campaign, a custom run id). Accounts in an
+    experiment get their edition (``loop.assign.plan_editions``); a control account a ``held_out`` row."""
     from loop.assign import plan_editions
     from offers import iter_plan, render_offers, write_manifest
     from offers.render import TIMEZONE
 
-    previous, previous_dir = previous_offer_folder(previous)
     issue_date = _dt.datetime.now(TIMEZONE).date()
     editions = plan_editions(segments, config.loop, issue_date) if config.loop is not None else None
     inputs = (accounts, model.results, model.scenarios, segments, config.segmentation.playbooks,
               config.assumptions.record(), run_id, config.segmentation.rules_version, folder)
     if settings.dask_address:
         from flows.scaleout import render_with_dask
-        offers = render_with_dask(iter_plan(*inputs, previous, previous_dir=previous_dir, issue_date=issue_date,
+        offers = render_with_dask(iter_plan(*inputs, previous, branding=config.branding, issue_date=issue_date,
                                             editions=editions), folder, settings.dask_address)
     else:
-        offers = render_offers(*inputs, previous=previous, previous_dir=previous_dir, workers=settings.workers,
-                               progress=settings.progress, issue_date=issue_date, editions=editions)
+        offers = render_offers(*inputs, previous=previous, branding=config.branding, workers=settings.workers,
+                               progress=settings.progress, on_progress=on_progress, issue_date=issue_date,
+                               editions=editions)
     offers = offers.with_columns(pl.col("issued_on", "valid_until").str.to_date())   # ISO text -> DATE
     write_manifest(offers, accounts, segments, folder)
     counts = dict(offers.group_by("status").len().iter_rows())

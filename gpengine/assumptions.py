@@ -5,13 +5,15 @@ newest documented set (latest ``published``). A run records :meth:`AssumptionSet
 """
 from __future__ import annotations
 
+from core.vocabulary import REPAYMENT_CODES
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gpengine.datafiles import DataFileError, data_dir, read_yaml
+from core.datafiles import DataFileError, data_dir, read_yaml
 
 PremiumRange = tuple[float, float]
 
@@ -33,7 +35,7 @@ class AssumptionValues(BaseModel):
     loan_ratio: float = Field(ge=0, le=1)
     loan_rate: float = Field(ge=0, le=0.5)
     loan_years: int = Field(ge=1, le=25)
-    repayment: Literal["annuity", "interest_only"]
+    repayment: Literal[REPAYMENT_CODES]
     hurdle_rate: float = Field(gt=-1, le=1)
 
     @field_validator("gec_price_yuan_per_certificate", "pv_capex_yuan_per_w", "roof_m2_per_kw", "pv_first_year_factor",

@@ -87,18 +87,23 @@ def pv_capex_yuan(capacity_kw: np.ndarray, capex_yuan_per_w: float) -> np.ndarra
 
 def debt_service_yuan(loan_yuan: np.ndarray, rate: np.ndarray, years: np.ndarray, interest_only: np.ndarray,
                       lifetime_years: int) -> np.ndarray:
-    """Debt service DS_k per year k = 1..L, shape (L, accounts) (2.2.2 月还款额 / 年还款额).
+    """Debt service DS_k per year k = 1..max(L, N), shape (max(L, longest term), accounts)
+    (2.2.2 月还款额 / 年还款额).
 
     ``annuity`` (等额本息): 12 × numpy_financial.pmt(r/12, 12N, −loan) for k ≤ N (loan / 12N when r = 0).
     ``interest_only`` (先息后本): loan × r for k ≤ N plus the principal in year N. **Decision:** the note's
     payback formula leaves the principal of an interest-only loan out; it is counted here.
+    **Decision:** a term N longer than the lifetime L is repaid in full: the rows run to the longest
+    term of any borrowing account (see :func:`pv_cash_flows_yuan`), so no repayment is cut off.
     """
-    ds = np.zeros((lifetime_years, loan_yuan.shape[0]))
     has = np.flatnonzero(loan_yuan > 0)          # most accounts borrow nothing: compute only the rest
+    longest = int(np.max(years[has])) if has.size else 0
+    rows = max(int(lifetime_years), longest)
+    ds = np.zeros((rows, loan_yuan.shape[0]))
     if has.size:
         loan, r, n_years, io = loan_yuan[has], rate[has], years[has], interest_only[has]
         r = np.where(1.0 + r / 12.0 == 1.0, 0.0, r)   # a rate too small to move (1 + r/12) is a zero rate
-        k = np.arange(1, lifetime_years + 1)[:, None]
+        k = np.arange(1, rows + 1)[:, None]
         annual = np.where(io, loan * r, 12.0 * npf.pmt(r / 12.0, 12.0 * n_years, -loan))
         part = np.where(k <= n_years[None, :], annual[None, :], 0.0)
         part += np.where(io[None, :] & (k == n_years[None, :]), loan[None, :], 0.0)
@@ -107,10 +112,16 @@ def debt_service_yuan(loan_yuan: np.ndarray, rate: np.ndarray, years: np.ndarray
 
 
 def pv_cash_flows_yuan(equity_yuan: np.ndarray, revenue_yuan: np.ndarray, debt_service: np.ndarray) -> np.ndarray:
-    """CF_0 = −equity, CF_k = rev_k − DS_k (2.2.2 投资回报率, note 22: no O&M, no price change)."""
-    cf = np.empty((revenue_yuan.shape[0] + 1, revenue_yuan.shape[1]))
+    """CF_0 = −equity, CF_k = rev_k − DS_k (2.2.2 投资回报率, note 22: no O&M, no price change).
+
+    ``revenue_yuan`` has L rows (the lifetime); ``debt_service`` may have more (a loan longer than the
+    lifetime, :func:`debt_service_yuan`): those years are carried with no revenue, CF_k = −DS_k.
+    """
+    lifetime = revenue_yuan.shape[0]
+    cf = np.empty((max(lifetime, debt_service.shape[0]) + 1, revenue_yuan.shape[1]))
     cf[0] = -equity_yuan
-    np.subtract(revenue_yuan, debt_service, out=cf[1:])
+    np.subtract(revenue_yuan, debt_service[:lifetime], out=cf[1:lifetime + 1])
+    np.negative(debt_service[lifetime:], out=cf[lifetime + 1:])
     return cf
 
 

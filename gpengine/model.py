@@ -7,6 +7,8 @@ Output columns are cost-model.md §5, plus a few documented extras.
 """
 from __future__ import annotations
 
+from core.vocabulary import PV_MODE_CODES
+
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from gpengine.assumptions import AssumptionSet
 from gpengine.finance import irr_many, npv_many
 from gpengine.reference import TOU_PERIODS, Reference
 
-PV_MODES = ("none", "self", "third_party")
+PV_MODES = PV_MODE_CODES          # codes 0/1/2 in the model's arrays
 PROVINCE_REFERENCE_COLUMNS = ("emission_factor_t_per_mwh", "pv_full_load_hours", "coal_benchmark_yuan_per_kwh",
                               "punitive_surcharge_yuan_per_kwh")
 
@@ -31,7 +33,7 @@ FALLBACK_TARGET_SHARE = 0.30
 FALLBACK_MARKET_SHARE = 0.0
 
 FLAG_CODES = ("pv_capped", "irr_undefined", "irr_multiple_roots", "pv_mode_infeasible", "no_emission_factor",
-              "bill_estimated")
+              "bill_estimated", "loan_outlives_pv")
 
 SCENARIO_COLUMNS = [
     "account_id", "run_id", "pv_mode", "pv_kwh_y1", "pv_cost_y1_yuan", "remaining_green_kwh", "market_kwh",
@@ -224,6 +226,7 @@ def _compute_chunk(df: pl.DataFrame, reference: Reference, assumptions: Assumpti
         "flag_pv_capped": capped, "flag_irr_undefined": eligible & np.isnan(irr),
         "flag_irr_multiple_roots": eligible & (changes > 1), "flag_pv_mode_infeasible": infeasible,
         "flag_no_emission_factor": np.isnan(ef), "flag_bill_estimated": bill_missing,
+        "flag_loan_outlives_pv": eligible & (loan > 0) & (_col(df, "loan_years") > L),
     }
     for key in scen["none"]:
         out[key] = np.where(recommended == 1, scen["self"][key],

@@ -6,16 +6,19 @@ time-of-use tariff for accounts without a bill). Each value's source is in the f
 """
 from __future__ import annotations
 
+from core.vocabulary import CUSTOMER_TYPE_CODES
+
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from gpengine.datafiles import DataFileError, data_dir, read_yaml
+from core.datafiles import DataFileError, data_dir, read_yaml
+from core.provinces import aliases_from_entries
 
 TOU_PERIODS = ("sharp", "peak", "flat", "valley")
-_CUSTOMER_TYPES = ("large_industrial", "general_commercial", "residential")
+_CUSTOMER_TYPES = CUSTOMER_TYPE_CODES
 
 PROVINCE_COLUMNS = {
     "province": pl.Utf8,
@@ -59,7 +62,8 @@ def _load_provinces(path: Path) -> tuple[pl.DataFrame, dict[str, str], str]:
     entries = (doc.content or {}).get("provinces") if isinstance(doc.content, dict) else None
     if not isinstance(entries, list) or not entries:
         raise DataFileError(f"{path}: missing list 'provinces'")
-    rows, aliases = [], {}
+    aliases = aliases_from_entries(path, entries)
+    rows = []
     for i, entry in enumerate(entries):
         where = f"provinces[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
@@ -75,14 +79,6 @@ def _load_provinces(path: Path) -> tuple[pl.DataFrame, dict[str, str], str]:
             "punitive_surcharge_yuan_per_kwh": _number(path, f"{where}.punitive_surcharge_yuan_per_kwh ({name})",
                                                        entry.get("punitive_surcharge_yuan_per_kwh", 0.0)),
         })
-        names = [name, entry.get("short"), entry.get("pinyin"), *(entry.get("aliases") or [])]
-        for alias in names:
-            if not alias:
-                continue
-            key = str(alias).strip().casefold()
-            if aliases.get(key, name) != name:
-                raise DataFileError(f"{path}: alias {alias!r} names both {aliases[key]} and {name}")
-            aliases[key] = name
     frame = pl.DataFrame(rows, schema=PROVINCE_COLUMNS)
     if frame["province"].n_unique() != frame.height:
         raise DataFileError(f"{path}: a province is listed twice")

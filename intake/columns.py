@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from gpengine.datafiles import DataFileError, data_dir, read_yaml
+from core.datafiles import DataFileError, data_dir, read_yaml
 from intake.schema import ACCOUNT_COLUMNS, CUSTOMER_TYPES, PV_MODES, REPAYMENTS
 
 COLUMN_MAP_FILE = Path("input") / "columns.yaml"

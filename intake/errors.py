@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import UserError
 
-class InputFileError(ValueError):
+
+class InputFileError(UserError, ValueError):
     """The customer file cannot be read as a table; nothing from it may be used.
 
     The message names the file and says what is wrong in words a sales analyst understands

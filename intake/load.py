@@ -203,7 +203,16 @@ def _too_wide(path, row_number: int, fields: int) -> InputFileError:
                                  "columns than any spreadsheet has: a broken export, or not a customer table"))
 
 
-_NOT_ABOUT_THE_FILE = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
+# What a reader raises about the file it reads. Polars and calamine are Rust: on some damaged files they
+# panic, and a Rust panic reaches Python as pyo3's ``PanicException`` — a BaseException, and a different
+# class in each extension module, so it is recognised by name (:func:`_is_panic`). Nothing else is caught:
+# an interrupt, a cancelled run (Prefect's TerminationSignal is a BaseException too) or a bug in this code
+# is not the file's fault and must not be reported as "not a readable file".
+_READER_ERRORS: tuple[type[BaseException], ...] = (pl.exceptions.PolarsError, fastexcel.FastExcelError, OSError)
+
+
+def _is_panic(exc: BaseException) -> bool:
+    return type(exc).__name__ == "PanicException" and type(exc).__module__ == "pyo3_runtime"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -212,9 +221,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _reraise_unless_library_failure(exc: BaseException) -> None:
-    """Polars and calamine are Rust: on some damaged files they panic, and a Rust panic reaches Python
-    as ``PanicException``, a BaseException. That is the file's fault; an interrupt is not."""
-    if isinstance(exc, _NOT_ABOUT_THE_FILE):
+    """Re-raise ``exc`` unless it is a reader's own error or panic about the file (``_READER_ERRORS``)."""
+    if not (_is_panic(exc) or isinstance(exc, _READER_ERRORS)):
         raise exc
 
 
@@ -284,7 +292,7 @@ def _read_csv(path, raw: bytes, colmap: ColumnMap, sha: str) -> RawTable:
 def _read_excel(path, raw: bytes, sheet: str | int | None, colmap: ColumnMap, sha: str) -> RawTable:
     try:
         names = fastexcel.read_excel(raw).sheet_names
-    except BaseException as exc:   # calamine's errors are not one class; the file is unreadable either way
+    except BaseException as exc:   # calamine's errors and panics only (_reraise_unless_library_failure)
         _reraise_unless_library_failure(exc)
         raise InputFileError(path, (
             "it is not a readable Excel workbook (damaged, password-protected, or another zip file): "

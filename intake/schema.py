@@ -9,6 +9,8 @@ fixed default from ``input.md`` are filled by validation.
 """
 from __future__ import annotations
 
+from core.vocabulary import CUSTOMER_TYPE_CODES, PV_MODE_CODES, REPAYMENT_CODES
+
 import polars as pl
 
 # name -> (dtype, nullable)
@@ -55,9 +57,10 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.Utf8,
 }
 
-CUSTOMER_TYPES = ("large_industrial", "general_commercial", "residential")
-PV_MODES = ("self", "third_party", "none")
-REPAYMENTS = ("annuity", "interest_only")
+# the codes, defined once in core.vocabulary (kept under these names for the modules that import them)
+CUSTOMER_TYPES = CUSTOMER_TYPE_CODES
+PV_MODES = PV_MODE_CODES
+REPAYMENTS = REPAYMENT_CODES
 
 
 def empty_accounts() -> pl.DataFrame:

@@ -47,8 +47,7 @@ from pathlib import Path
 
 import polars as pl
 
-from gpengine.datafiles import data_dir
-from gpengine.reference import load_reference, province_aliases
+from core.provinces import load_province_aliases
 from intake.columns import (FULLWIDTH, HALFWIDTH, INPUT_COLUMNS, REQUIRED_COLUMNS, ColumnMap, fold_value,
                             load_column_map)
 from intake.columns import value_key as _vkey
@@ -92,25 +91,12 @@ class Validated:
     rows_read: int                  # = accounts.height + rejects.height
     source: str = ""
     data_files: dict[str, str] = field(default_factory=dict)   # data file -> sha256 used
-
-
-_PROVINCE_CACHE: dict[tuple, dict[str, str]] = {}
+    input_sha256: str = ""          # of the bytes actually read (not of the file as it is later)
 
 
 def _province_lookup() -> dict[str, str]:
-    """Province alias (trimmed, casefolded) -> full name, from ``gpengine.reference``.
-
-    Cached per version of provinces.yaml so validating many small frames stays cheap.
-    """
-    path = data_dir() / "reference" / "provinces.yaml"
-    try:
-        st = path.stat()
-        token = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    except OSError:
-        token = (str(path),)
-    if token not in _PROVINCE_CACHE:
-        _PROVINCE_CACHE[token] = dict(province_aliases(load_reference()))
-    return _PROVINCE_CACHE[token]
+    """Province alias (trimmed, casefolded) -> full name, from the province table (``core.provinces``)."""
+    return load_province_aliases()
 
 
 # --- expression helpers --------------------------------------------------------------------
@@ -396,7 +382,8 @@ def validate_accounts(raw: RawTable | pl.DataFrame, source_name: str | None = No
     rejects = failed.select(pl.col("row_number"), pl.col("account_id").fill_null(""), *rules.summary())
     rejects = rejects.select([pl.col(c).cast(dtype) for c, dtype in REJECT_SCHEMA.items()])
     files = {"input/columns.yaml": colmap.sha256} if colmap.sha256 else {}
-    return Validated(accounts=accounts, rejects=rejects, rows_read=frame.height, source=source, data_files=files)
+    return Validated(accounts=accounts, rejects=rejects, rows_read=frame.height, source=source, data_files=files,
+                     input_sha256=table.sha256)
 
 
 def _account_columns() -> list[pl.Expr]:

@@ -88,7 +88,7 @@ def held_out_no(account_id: str, experiment: str, starts_on: _dt.date) -> str:
 
 
 def plan_editions(segments: pl.DataFrame, config: LoopConfig, day: _dt.date) -> dict[str, dict]:
-    """What offer planning takes (``offers.render.iter_plan(editions=...)``): per account in an
+    """What offer planning takes (``offers.plan.iter_plan(editions=...)``): per account in an
     experiment, ``{"experiment", "edition", "held_out", "context"}``; accounts outside one are absent."""
     seg_of = dict(segments.select("account_id", "segment").unique("account_id", keep="first").iter_rows())
     out: dict[str, dict] = {}

@@ -1,6 +1,6 @@
 """``data/loop/editions.yaml``: offer editions, experiments and CRM trigger thresholds, validated on load.
 
-Every problem is one :class:`~gpengine.datafiles.DataFileError` naming the file and the key path
+Every problem is one :class:`~core.datafiles.DataFileError` naming the file and the key path
 (``experiments.value-editions-2026.arms: weights sum to 0.9, not 1``). The file's SHA-256 is kept
 so that the run records which editions it used (``runs.assumptions.loop_files``).
 """
@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gpengine.datafiles import DataFileError, data_dir, read_yaml
+from core.datafiles import DataFileError, data_dir, read_yaml
+from core.vocabulary import SEGMENT_CODES
 
 EDITIONS_FILE = Path("loop") / "editions.yaml"
-SEGMENTS = ("compliance_driven", "value_oriented", "responsibility_driven")
+SEGMENTS = SEGMENT_CODES
 # the offer's sections, as the base template names its blocks (section_<name>)
 SECTIONS = ("today", "plan", "comparison", "pv", "green", "method")
 CONTROL = "control"

@@ -33,7 +33,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from gpengine.datafiles import DataFileError, data_dir, read_yaml
+from core.datafiles import DataFileError, data_dir, read_yaml
 from intake.columns import header_key, value_key
 from intake.encoding import decode_text
 from intake.errors import InputFileError

@@ -22,7 +22,9 @@ from typing import Iterator
 import duckdb
 
 from warehouse import publish as files
+from warehouse import storage
 from warehouse.errors import WarehouseError
+from warehouse.integrity import check_whole, forget_verified, mark_verified
 from warehouse.lock import RunLock
 from warehouse.schema import ensure_schema
 
@@ -53,17 +55,24 @@ def ensure_loop_tables(con: duckdb.DuckDBPyConnection) -> None:
 @contextmanager
 def loop_transaction(db_path: str | os.PathLike, *, what: str, lock_timeout_s: float = 600) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a staging copy of the published warehouse; leaving the block
-    normally commits and publishes it atomically, an exception discards it (nothing published)."""
+    normally commits and publishes it atomically, an exception discards it (nothing published).
+
+    Published as a run's commit publishes: in the configured storage version (a file 1.x clients
+    cannot read is rewritten), read back whole first (``warehouse.integrity``)."""
     db = Path(db_path)
     if not db.exists():
         raise WarehouseError(f"{db}: no warehouse yet; run `gp run CUSTOMERS` first")
     lock = RunLock(files.lock_path(db))
     lock.acquire(lock_timeout_s, {"run_id": f"({what})", "pid": os.getpid(), "host": socket.gethostname(),
                                   "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
-    staging = files.staging_path(db, f"{what.replace(' ', '-')}-{secrets.token_hex(3)}")
+    name = f"{what.replace(' ', '-')}-{secrets.token_hex(3)}"
+    staging = files.staging_path(db, name)
+    converted = files.staging_path(db, name, ".compact")
+    version = storage.configured_storage_version()
     try:
         files.copy_published(db, staging)
-        con = duckdb.connect(str(staging), config={"fsync_mode": "NONE", "preserve_insertion_order": False})
+        con = duckdb.connect(str(staging), config={"fsync_mode": "NONE", "preserve_insertion_order": False,
+                                                   **storage.connect_config(version)})
         try:
             con.execute("SET enable_progress_bar = false")
             con.execute("BEGIN TRANSACTION")
@@ -75,11 +84,20 @@ def loop_transaction(db_path: str | os.PathLike, *, what: str, lock_timeout_s: f
                 raise
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
+            convert = not storage.readable_by(storage.file_storage_version(con), version)
         finally:
             con.close()
-        files.publish(staging, db)
+        path = staging
+        if convert:
+            files.compact(staging, converted, version)
+            path = converted
+        check_whole(path)
+        forget_verified(db)
+        files.publish(path, db)
+        mark_verified(db)
     finally:
         files.remove_db_files(staging)
+        files.remove_db_files(converted)
         lock.release()
 
 

@@ -17,8 +17,8 @@ __all__ = [
 ]
 
 _WHERE = {
-    "OFFERS_SCHEMA": "offers.render", "OfferPool": "offers.render", "iter_plan": "offers.render", "plan_offers": "offers.render",
-    "render_jobs": "offers.render", "render_offers": "offers.render", "write_manifest": "offers.manifest",
+    "OFFERS_SCHEMA": "offers.rows", "OfferPool": "offers.pool", "iter_plan": "offers.plan", "plan_offers": "offers.plan",
+    "render_jobs": "offers.worker", "render_offers": "offers.render", "write_manifest": "offers.manifest",
     "render_offer_html": "offers.engine", "html_to_pdf": "offers.engine", "build_offer": "offers.context",
     "offer_filename": "offers.filenames", "load_branding": "offers.branding",
 }

@@ -14,13 +14,14 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.errors import UserError
 from offers.paths import ASSETS_DIR, PROJECT_ROOT
 
 _COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _LOGO_SUFFIXES = (".svg", ".png")
 
 
-class BrandingError(ValueError):
+class BrandingError(UserError, ValueError):
     """``data/branding.yaml`` is missing or invalid; the message names the file and key."""
 
 
@@ -82,9 +83,15 @@ def default_branding_path() -> Path:
 
 
 def load_branding(path: Path | None = None) -> Branding:
+    return load_branding_file(path)[0]
+
+
+def load_branding_file(path: Path | None = None) -> tuple[Branding, str]:
+    """The branding and the SHA-256 of the bytes it was read from (recorded on the run)."""
     path = Path(path) if path is not None else default_branding_path()
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        content = yaml.safe_load(raw.decode("utf-8"))
     except OSError as exc:
         raise BrandingError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -92,7 +99,7 @@ def load_branding(path: Path | None = None) -> Branding:
     if not isinstance(content, dict):
         raise BrandingError(f"{path}: expected a mapping of keys (utility_name, sales_division, …)")
     try:
-        return Branding(**content)
+        return Branding(**content), hashlib.sha256(raw).hexdigest()
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"

@@ -18,20 +18,21 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.vocabulary import PV_MODE_CODES, SEGMENT_CODES, CustomerType, PvMode, Repayment
 from offers import formatting as fmt
 from offers.chart import comparison_chart
 
-PV_MODES = ("none", "self", "third_party")
+PV_MODES = PV_MODE_CODES
 MODE_LABELS = {
-    "none": "绿证 / 绿电交易",
-    "self": "企业自投光伏 + 绿证 / 绿电",
-    "third_party": "第三方投资光伏 + 绿证 / 绿电",
+    PvMode.NONE: "绿证 / 绿电交易",
+    PvMode.SELF: "企业自投光伏 + 绿证 / 绿电",
+    PvMode.THIRD_PARTY: "第三方投资光伏 + 绿证 / 绿电",
 }
-MODE_SHORT = {"none": "不新建光伏", "self": "企业自投", "third_party": "第三方投资"}
-CUSTOMER_TYPES = {"large_industrial": "大工业用户", "general_commercial": "一般工商业用户", "residential": "居民用户"}
-SEGMENT_CODES = ("compliance_driven", "value_oriented", "responsibility_driven")
+MODE_SHORT = {PvMode.NONE: "不新建光伏", PvMode.SELF: "企业自投", PvMode.THIRD_PARTY: "第三方投资"}
+CUSTOMER_TYPES = {CustomerType.LARGE_INDUSTRIAL: "大工业用户", CustomerType.GENERAL_COMMERCIAL: "一般工商业用户",
+                  CustomerType.RESIDENTIAL: "居民用户"}
 SHORT_NAME = 24          # running header of pages 2+
-_REPAYMENTS = {"annuity": "等额本息", "interest_only": "先息后本"}
+_REPAYMENTS = {Repayment.ANNUITY: "等额本息", Repayment.INTEREST_ONLY: "先息后本"}
 
 
 class OfferDataError(ValueError):

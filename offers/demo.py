@@ -40,13 +40,14 @@ class DemoRun:
 
 
 def demo_run(n: int = 0, seed: int = 7, showcase: bool = True) -> DemoRun:
-    """The four showcase accounts plus ``n`` synthetic ones (``intake.synthetic``), computed for real."""
-    from flows.frames import with_segment_columns
+    """The four showcase accounts plus ``n`` synthetic ones (``synthetic``), computed for real."""
     from gpengine.assumptions import load_assumptions
     from gpengine.model import compute
     from gpengine.reference import load_reference
-    from intake import generate_customers, table_from_frame, validate_accounts
+    from intake import table_from_frame, validate_accounts
     from segmentation import load_segmentation_config, segment_accounts
+    from segmentation.enrich import with_segment_columns
+    from synthetic import generate_customers
 
     frames = [pl.DataFrame(_SHOWCASE, infer_schema_length=None).cast(pl.Utf8)] if showcase else []
     if n:

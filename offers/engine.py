@@ -12,6 +12,7 @@ branding is added here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import jinja2
@@ -58,11 +59,12 @@ class OfferRenderer:
         template = self.env.get_template(f"{offer['segment']}.html")
         return template.render(offer=offer, meta=context["meta"], brand=self.brand)
 
-    def pdf(self, html: str) -> tuple[bytes, int]:
-        """PDF bytes and page count."""
+    def pdf(self, html: str, problems: list[str] | None = None) -> tuple[bytes, int]:
+        """PDF bytes and page count (WeasyPrint's own). What went wrong without failing the document
+        (a font left uncompacted) is appended to ``problems``."""
         document = HTML(string=html, base_url=self.base_url, url_fetcher=self.fetcher).render(
             font_config=self.font_config, stylesheets=[self.css])
-        return document.write_pdf(finisher=compact_fonts), len(document.pages)
+        return document.write_pdf(finisher=partial(compact_fonts, problems=problems)), len(document.pages)
 
 
 _DEFAULT: OfferRenderer | None = None

@@ -14,7 +14,13 @@ specification defines for CFF CID fonts. Content streams, widths and ToUnicode m
 
 Safety: a font is only replaced when the new CFF is CID-keyed and its charset still holds every
 used CID under its own number (checked with fontTools); otherwise, or when libharfbuzz-subset cannot be loaded, the
-font stays as WeasyPrint embedded it (correct, just larger).
+font stays as WeasyPrint embedded it (correct, but ≈ 5× larger): that is logged as a WARNING and, through
+the ``problems`` list the renderer passes in, recorded on the offer (``offers.warning``).
+
+Memory: HarfBuzz reads the font in place (read-only blob, no copy). The pointer it gets comes from
+``ffi.from_buffer``, whose cdata object keeps the Python buffer alive and unmoved for as long as that
+object lives — it is held until the blob and every face made from it are destroyed. (A ``bytes``
+passed directly as a ``char *`` argument is only guaranteed for the duration of that one call.)
 """
 from __future__ import annotations
 
@@ -66,13 +72,19 @@ def _harfbuzz():
     return None
 
 
-def compact_cff(otf: bytes, glyph_ids: list[int]) -> bytes | None:
-    """The bare CFF table of ``otf`` reduced to ``glyph_ids`` (CIDs kept), or None on failure."""
+class CompactionUnavailable(RuntimeError):
+    """libharfbuzz-subset cannot be loaded on this machine."""
+
+
+def compact_cff(otf, glyph_ids: list[int]) -> bytes | None:
+    """The bare CFF table of ``otf`` (any bytes-like buffer) reduced to ``glyph_ids`` (CIDs kept), or None
+    when HarfBuzz cannot subset it. Raises :class:`CompactionUnavailable` without libharfbuzz-subset."""
     hb = _harfbuzz()
     if hb is None:
-        return None
+        raise CompactionUnavailable("libharfbuzz-subset is not installed")
     ffi, lib, sub = hb
-    blob = lib.hb_blob_create(otf, len(otf), _HB_MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
+    data = ffi.from_buffer(otf)      # keeps ``otf`` alive and in place until ``data`` goes (after the finally)
+    blob = lib.hb_blob_create(data, len(data), _HB_MEMORY_MODE_READONLY, ffi.NULL, ffi.NULL)
     face = lib.hb_face_create(blob, 0)
     spec = sub.hb_subset_input_create_or_fail()
     try:
@@ -98,6 +110,7 @@ def compact_cff(otf: bytes, glyph_ids: list[int]) -> bytes | None:
             sub.hb_subset_input_destroy(spec)
         lib.hb_face_destroy(face)
         lib.hb_blob_destroy(blob)
+        del data
 
 
 def _charset_cids(cff: bytes) -> list[int] | None:
@@ -115,8 +128,11 @@ def _deref(pdf: pydyf.PDF, reference):
     return pdf.objects[int(text.split()[0])]
 
 
-def compact_fonts(document, pdf: pydyf.PDF) -> None:
-    """WeasyPrint finisher: replace retained-id OpenType CFF subsets by compact bare CFF fonts."""
+def compact_fonts(document, pdf: pydyf.PDF, problems: list[str] | None = None) -> None:
+    """WeasyPrint finisher: replace retained-id OpenType CFF subsets by compact bare CFF fonts.
+
+    A font that cannot be compacted stays as WeasyPrint embedded it; each such font is logged as a
+    WARNING and described in ``problems`` (when given), so that the offer records it."""
     users: dict[int, tuple[pydyf.Stream, set[int]]] = {}
     for obj in list(pdf.objects):
         if not (isinstance(obj, pydyf.Dictionary) and obj.get("Subtype") == "/CIDFontType0"):
@@ -133,16 +149,26 @@ def compact_fonts(document, pdf: pydyf.PDF) -> None:
             used.update(range(int(widths[i]), int(widths[i]) + len(widths[i + 1])))
 
     for stream, used in users.values():
+        problem = None
         try:
             wanted = sorted(used)
             cff = compact_cff(b"".join(stream.stream), wanted)
             cids = _charset_cids(cff) if cff is not None else None
             # HarfBuzz may keep a few extra glyphs (closure); what matters is that every used
             # CID is still addressed by its own number
-            if cids is None or not set(wanted).issubset(cids):
-                continue
-        except Exception:  # never fail a document over an optimisation
-            LOG.debug("font compaction skipped", exc_info=True)
+            if cff is None:
+                problem = "HarfBuzz could not subset the font"
+            elif cids is None:
+                problem = "the subset font is not CID-keyed"
+            elif not set(wanted).issubset(cids):
+                problem = "the subset font lost glyphs the document uses"
+        except Exception as exc:  # never fail a document over an optimisation
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem is not None:
+            message = f"font not compacted ({problem}); the PDF embeds the larger subset"
+            LOG.warning(message)
+            if problems is not None and message not in problems:
+                problems.append(message)
             continue
         stream.stream = [cff]
         stream.extra["Subtype"] = "/CIDFontType0C"

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from gpengine.datafiles import DataFileError, YamlDoc, read_yaml
+from core.datafiles import DataFileError, YamlDoc, read_yaml
 
 
 def key_path(parts: tuple[Any, ...] | list[Any]) -> str:

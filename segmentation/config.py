@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gpengine.datafiles import data_dir as default_data_dir
+from core.datafiles import data_dir as default_data_dir
 from segmentation import industry, mandated, playbooks, rules
 from segmentation.industry import IndustryGroups
 from segmentation.mandated import MandatedRatios
@@ -54,7 +54,7 @@ def combined_version(files: dict[str, str]) -> str:
 def load_segmentation_config(data_dir: Path | None = None) -> SegmentationConfig:
     """Load and validate the segmentation data files from ``<data_dir>/segmentation/``.
 
-    ``data_dir`` defaults to the project's data folder (``gpengine.datafiles.data_dir()``,
+    ``data_dir`` defaults to the project's data folder (``core.datafiles.data_dir()``,
     which honours ``GREENPOWER_DATA``). Any problem raises ``DataFileError`` naming the file
     and the key path.
     """

@@ -15,7 +15,8 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from segmentation._files import check_metadata, date_text, fail, load_mapping, raise_validation
+from core.provinces import check_province
+from segmentation._files import check_metadata, date_text, fail, key_path, load_mapping, raise_validation
 from segmentation.industry import IndustryGroups
 
 FILE_NAME = "mandated_ratios.yaml"
@@ -125,6 +126,7 @@ def load_mandated_ratios(path: Path, groups: IndustryGroups) -> tuple[MandatedRa
         if r.document not in parsed.documents:
             fail(path, where + ("document",),
                  f"unknown document {r.document!r} (declared under `documents`: {', '.join(parsed.documents)})")
+        check_province(path, key_path(where + ("province",)), r.province)
         key = (r.industry_group, r.province, r.year)
         if key in seen:
             fail(path, where, f"duplicate entry for {r.industry_group} / {r.province} / {r.year}")

@@ -24,12 +24,14 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from intake.schema import CUSTOMER_TYPES
+from core.provinces import check_province
+from core.vocabulary import SEGMENT_CODES
 from segmentation._files import check_metadata, fail, key_path, load_mapping, raise_validation
 from segmentation.industry import IndustryGroups, normalise_text
 
 FILE_NAME = "rules.yaml"
 
-SEGMENTS = ("compliance_driven", "value_oriented", "responsibility_driven")
+SEGMENTS = SEGMENT_CODES
 
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -294,6 +296,8 @@ def _check_value(path: Path, where: tuple, spec: FieldSpec, op: str, value: Any,
             norm = normalise_text(v)
             if not norm:
                 fail(path, at, "empty text")
+            if spec.name == "province" and op != "contains":   # matched by full name: refuse what never matches
+                return check_province(path, key_path(at), v.strip())
             return norm if spec.name == "industry" else v.strip()
         return v
 

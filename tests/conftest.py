@@ -21,5 +21,11 @@ def prefect_harness():
     import flows.environment  # noqa: F401
     from prefect.testing.utilities import prefect_test_harness
 
+    from prefect.logging.configuration import setup_logging
+
+    # Prefect's console handler keeps the stream it was created with: set it up now, on the session's
+    # stderr, not inside the first CliRunner.invoke (whose stream is closed afterwards, so every later
+    # Prefect console line would print "--- Logging error ---" with a traceback into other tests' output)
+    setup_logging()
     with prefect_test_harness(server_startup_timeout=120):
         yield

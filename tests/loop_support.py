@@ -55,7 +55,8 @@ def pipeline_frames(n: int, seed: int = 5) -> dict:
     from gpengine.assumptions import load_assumptions
     from gpengine.model import compute
     from gpengine.reference import load_reference
-    from intake import generate_customers, table_from_frame, validate_accounts
+    from intake import table_from_frame, validate_accounts
+    from synthetic import generate_customers
     from segmentation import load_segmentation_config, segment_accounts
 
     checked = validate_accounts(table_from_frame(generate_customers(n, seed=seed).cast(pl.Utf8), "synthetic"))

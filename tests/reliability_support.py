@@ -47,7 +47,7 @@ def write_customers(path: Path, rows: list[dict], encoding: str = "utf-8") -> Pa
 
 def sample_rows(n: int) -> list[dict]:
     """The first ``n`` rows of the bundled sample (real-looking accounts of every segment)."""
-    from gpengine.datafiles import data_dir
+    from core.datafiles import data_dir
     with open(data_dir() / "sample" / "customers.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     return rows[:n]

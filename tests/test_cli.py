@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from gpengine.datafiles import data_dir
+from core.datafiles import data_dir
 
 SAMPLE = data_dir() / "sample" / "customers.csv"
 

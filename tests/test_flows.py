@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from gpengine.datafiles import data_dir
+from core.datafiles import data_dir
 
 SAMPLE = data_dir() / "sample" / "customers.csv"
 
@@ -93,21 +93,28 @@ def test_campaign_flow_selects_with_bound_filters(nightly_db, tmp_path):
     assert q(db, "SELECT count(*) FROM latest_results") == [(300,)]
 
 
-def test_campaign_filter_values_are_data_not_sql(nightly_db, tmp_path):
-    import shutil
-
+def test_campaign_filter_values_are_data_not_sql(prefect_harness, tmp_path):
+    """Hostile account ids exist in the list and are asked for by a campaign: they select exactly those
+    accounts, are stored verbatim, and every table survives; an unknown province is refused by name."""
+    from core.errors import UserError
     from flows.campaign import CampaignParameters, campaign
-    db = tmp_path / "gp.duckdb"
-    shutil.copy(nightly_db[0], db)
+    from reliability_support import customer_row, sample_rows, write_customers
+
+    hostile = ["'; DROP TABLE results; --", "x' OR '1'='1", 'a"; DELETE FROM runs; --']
+    customers = write_customers(tmp_path / "c.csv", sample_rows(5) + [customer_row(h) for h in hostile])
     ids = tmp_path / "ids.txt"
-    ids.write_text("'; DROP TABLE results; --\nx' OR '1'='1\n", encoding="utf-8")
-    summary = campaign(CampaignParameters(name="inject", db=db, out=tmp_path / "out", render_pdf=False,
-                                          accounts_file=ids, min_kwh=0))
-    assert q(db, "SELECT count(*) FROM results WHERE run_id = ?", [summary["run_id"]]) == [(0,)]
-    assert q(db, "SELECT count(*) FROM results") == [(300,)]          # the table is still there
-    with pytest.raises(ValueError, match="unknown province"):
-        campaign(CampaignParameters(name="p", db=db, out=tmp_path / "o", render_pdf=False,
+    ids.write_text("\n".join(hostile[:2]) + "\n", encoding="utf-8")
+    db = tmp_path / "gp.duckdb"
+    summary = campaign(CampaignParameters(name="inject", customers=customers, db=db, out=tmp_path / "out",
+                                          render_pdf=False, accounts_file=ids, min_kwh=0))
+    stored = {a for (a,) in q(db, "SELECT account_id FROM results WHERE run_id = ?", [summary["run_id"]])}
+    assert stored == set(hostile[:2])
+    assert q(db, "SELECT count(*) FROM runs") == [(1,)]
+    assert q(db, "SELECT rows_read, rows_accepted FROM runs") == [(8, 8)]
+    with pytest.raises(UserError, match="unknown province"):
+        campaign(CampaignParameters(name="p", customers=customers, db=db, out=tmp_path / "o", render_pdf=False,
                                     provinces=["'; DROP TABLE results; --"]))
+    assert q(db, "SELECT count(*) FROM results") == [(2,)]
 
 
 def test_deployment_registers_with_cron_and_time_zone(prefect_harness, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from gpengine.datafiles import DataFileError
+from core.datafiles import DataFileError
 from intake.columns import INPUT_COLUMNS, load_column_map, parse_column_map
 
 

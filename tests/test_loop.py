@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from gpengine.datafiles import DataFileError
+from core.datafiles import DataFileError
 from intake.errors import InputFileError
-from intake.synthetic_responses import simulate_responses, to_crm_export
+from synthetic.responses import simulate_responses, to_crm_export
 from loop.assign import assign_arms, assign_editions, unit_hash
 from loop.config import load_loop_config, parse_loop_config
 from loop.responses import import_responses
@@ -379,7 +379,7 @@ def test_an_edition_changes_emphasis_through_the_same_templates():
     from offers.context import build_offer, offer_meta
     from offers.demo import demo_run
     from offers.engine import render_offer_html
-    from offers.render import _with_edition
+    from offers.plan import _with_edition
 
     run = demo_run(0)
     row = lambda frame: frame.filter(pl.col("account_id") == "GD-0002").to_dicts()[0]   # noqa: E731

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from gpengine.datafiles import data_dir
+from core.datafiles import data_dir
 from offers.offer_number import response_code
 
 SAMPLE = data_dir() / "sample" / "customers.csv"

@@ -17,7 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 from flows.cli import app
-from gpengine.datafiles import data_dir
+from core.datafiles import data_dir
 from offers.filenames import offer_filename
 from reliability_support import (customer_row, file_sha256, flat, pdftotext, q, read_manifest, sample_rows,
                                  write_customers)
@@ -260,7 +260,7 @@ ASSUMPTIONS_INVALID = [   # (id, change, key named, problem named)
                          ids=[case[0] for case in ASSUMPTIONS_INVALID])
 def test_invalid_assumption_file_is_refused_on_load_naming_key_and_problem(tmp_path, change, key, words):
     from gpengine.assumptions import load_assumptions
-    from gpengine.datafiles import DataFileError
+    from core.datafiles import DataFileError
     content = copy.deepcopy(BASE_SET)
     change(content)
     path = tmp_path / "bad.yaml"

@@ -10,7 +10,7 @@ import pytest
 from gpengine.assumptions import load_assumptions
 from gpengine.model import compute
 from gpengine.reference import load_reference
-from gpengine.datafiles import data_dir
+from core.datafiles import data_dir
 from intake import load_accounts
 from segmentation import load_segmentation_config, segment_accounts
 from flows.frames import with_segment_columns
@@ -80,7 +80,8 @@ def test_batches_are_bounded_and_give_every_worker_several():
 
 
 def test_scaleout_benchmark_renders_every_offer_on_the_cluster_and_locally(prefect_harness):
-    from benchmarks import scaleout_bench
+    from flows.benchmarks import benchmark_module
+    scaleout_bench = benchmark_module("scaleout_bench")
     result = scaleout_bench.compare(docs=4, workers=[1])
     (one,) = result["per_workers"]
     assert one["docs"] == 4 and one["dask_docs_per_s"] > 0 and one["local_docs_per_s"] > 0

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import yaml
 
-from gpengine.datafiles import DataFileError, data_dir, read_yaml
+from core.datafiles import DataFileError, data_dir, read_yaml
 from intake.schema import ACCOUNT_SCHEMA
 from segmentation import SEGMENTS, applicable_promotions, load_segmentation_config, segment_accounts
 
@@ -295,6 +295,15 @@ INVALID = [
     ("mandated_ratios.yaml", _set(["ratios", 0, "document"], "nowhere"), "ratios[0].document", "unknown document"),
     ("mandated_ratios.yaml", _delete(["ratios", 0, "year"]), "ratios[0].year", "required key is missing"),
     ("mandated_ratios.yaml", lambda c: c["ratios"].insert(1, dict(c["ratios"][0])), "ratios[1]", "duplicate entry"),
+    # a province must be the province table's full name: a short or misspelled one would never match
+    ("mandated_ratios.yaml", _set(["ratios", 0, "province"], "山东"), "ratios[0].province",
+     "unknown province '山东'; write its full name '山东省'"),
+    ("mandated_ratios.yaml", _set(["ratios", 0, "province"], "山栋省"), "ratios[0].province", "unknown province '山栋省'"),
+    ("rules.yaml", _set(VALUE_ANY0, {"field": "province", "op": "in", "value": ["江苏省", "Zhejiang"], "code": "x",
+                                     "text": "t"}), "rules[2].when.any[0].value[1]",
+     "unknown province 'Zhejiang'; write its full name '浙江省'"),
+    ("rules.yaml", _set(VALUE_ANY0, {"field": "province", "op": "eq", "value": "江苏", "code": "x", "text": "t"}),
+     "rules[2].when.any[0].value", "unknown province '江苏'"),
 ]
 
 

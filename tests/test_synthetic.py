@@ -10,8 +10,8 @@ import pytest
 
 from gpengine.reference import load_reference
 from intake import load_accounts, validate_accounts
-from intake.synthetic import COLUMNS, generate_customers, main
-from intake.synthetic_vocabulary import INDUSTRIES
+from synthetic.customers import COLUMNS, generate_customers, main
+from synthetic.vocabulary import INDUSTRIES
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "customers.csv"
@@ -90,7 +90,7 @@ def test_command_line_writes_csv_and_parquet(tmp_path):
     parquet = load_accounts(tmp_path / "c.parquet")
     assert (parquet.accounts.height, parquet.rejects.height) == (50, 0)
     out = tmp_path / "c.csv"
-    subprocess.run([sys.executable, "-m", "intake.synthetic", "--rows", "50", "--seed", "5", "--out", str(out)],
+    subprocess.run([sys.executable, "-m", "synthetic", "--rows", "50", "--seed", "5", "--out", str(out)],
                    cwd=ROOT, check=True, capture_output=True)
     csv = load_accounts(out)
     assert csv.accounts.drop("row_number").equals(parquet.accounts.drop("row_number"))
@@ -105,7 +105,7 @@ def test_command_line_refuses_unknown_suffix(tmp_path, capsys):
 def test_bundled_sample_validates_and_is_what_the_readme_command_writes(tmp_path):
     result = load_accounts(SAMPLE)
     assert (result.rows_read, result.accounts.height, result.rejects.height) == (300, 300, 0)
-    command = "python -m intake.synthetic --rows 300 --seed 2025 --out data/sample/customers.csv"
+    command = "python -m synthetic --rows 300 --seed 2025 --out data/sample/customers.csv"
     assert command in (SAMPLE.parent / "README.md").read_text(encoding="utf-8")
     regenerated = tmp_path / "customers.csv"
     main(["--rows", "300", "--seed", "2025", "--out", str(regenerated)])

@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from warehouse import Warehouse, WarehouseBusy, WarehouseError, run_query, synthetic
+import warehouse_frames as synthetic
+from warehouse import Warehouse, WarehouseBusy, WarehouseError, run_query
 from warehouse.publish import journal_path, stale_staging
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ N = 12
 
 
 def spawn(code: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], cwd=ROOT, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -97,7 +98,8 @@ def test_open_reader_neither_blocks_the_run_nor_sees_it(tmp_path):
 KILLED_WRITER = """
     import sys, pathlib
     import polars as pl
-    from warehouse import Warehouse, synthetic
+    import warehouse_frames as synthetic
+    from warehouse import Warehouse
     db, ready = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     run = Warehouse(db).start_run(kind="nightly", campaign=None, input_path="customers.csv", input_sha256=None,
                                   assumptions={"set": "test"}, rules_version="rules-1", code_version="0.1.0")

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warehouse import QueryError, Warehouse, display_width, format_table, run_query, synthetic, write_query_result
+import warehouse_frames as synthetic
+from warehouse import QueryError, Warehouse, display_width, format_table, run_query, write_query_result
 
 README = Path(__file__).resolve().parents[1] / "warehouse" / "README.md"
 N = 60

@@ -20,3 +20,8 @@ class FrameError(WarehouseError, ValueError):
 
 class QueryError(WarehouseError, ValueError):
     """A manager's SQL cannot be run (not one statement, not read-only, no database)."""
+
+
+class RunCancelled(Exception):
+    """The run was cancelled (from the Prefect UI or API, or interrupted); the message is the reason.
+    ``RunWriter`` records it as ``cancelled`` and publishes nothing of the run."""

@@ -5,17 +5,22 @@
     greenpower.duckdb.journal         the run in progress: written before it touches anything, removed when it has
                                       published (or recorded its failure); found by the next run => that run died
     greenpower.duckdb.staging-<id>    the run's private copy, where it writes; renamed over the published file
+    greenpower.duckdb.gen-<time>      an earlier published file, kept for `gp restore` (generations.py)
+    greenpower.duckdb.verified        inode, size and mtime of the published file when it was read back whole
+    greenpower.duckdb.replaced-<time> the file a restore replaced (kept until the operator deletes it)
 
 Readers that have the published file open keep reading the old inode (a consistent snapshot) after
 ``os.replace``; new connections open the new file. Linux/POSIX only (Windows cannot replace an open file).
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
 import os
 import shutil
+import struct
 import threading
 from pathlib import Path
 
@@ -73,36 +78,124 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+# One read-only descriptor per published inode, kept open while this process lives (see _published_fd).
+_HELD_FDS: dict[Path, tuple[tuple[int, int], int]] = {}
+_HELD_LOCK = threading.Lock()
+_FLOCK = "hhqqi4x"     # struct flock on Linux x86-64/arm64: type, whence, start, len, pid (+ padding)
+
+
+def _published_fd(db_path: Path) -> int:
+    """A descriptor on the file now at ``db_path``, never closed while that file is published.
+
+    POSIX record locks belong to the process: closing *any* descriptor of a file drops every such lock
+    the process holds on it, DuckDB's own included (a read-only session in this process would stop
+    protecting itself from writers). So this process opens the published file once per inode and
+    closes a descriptor only once its file has been replaced (its locks no longer guard anything)."""
+    key = Path(os.path.abspath(db_path))
+    with _HELD_LOCK:
+        _forget_replaced()
+        st = os.stat(key)
+        ident = (st.st_dev, st.st_ino)
+        held = _HELD_FDS.get(key)
+        if held is not None and held[0] == ident:
+            return held[1]
+        fd = os.open(key, os.O_RDONLY | os.O_CLOEXEC)
+        if (os.fstat(fd).st_dev, os.fstat(fd).st_ino) != ident:   # replaced between stat and open: use what we got
+            ident = (os.fstat(fd).st_dev, os.fstat(fd).st_ino)
+        if held is not None:
+            os.close(held[1])   # the inode it held is no longer the published file
+        _HELD_FDS[key] = (ident, fd)
+        return fd
+
+
+def _forget_replaced() -> None:
+    """Close the descriptors of files no longer published (replaced or removed): they would keep a
+    removed file's blocks allocated."""
+    for key, (ident, fd) in list(_HELD_FDS.items()):
+        try:
+            st = os.stat(key)
+            if (st.st_dev, st.st_ino) == ident:
+                continue
+        except OSError:
+            pass
+        del _HELD_FDS[key]
+        os.close(fd)
+
+
+def _ofd_lock(fd: int, kind: int, *, query: bool = False) -> int:
+    """An open-file-description lock over the whole file (``F_OFD_*``): owned by the descriptor, not
+    the process, so it conflicts with DuckDB's POSIX locks — this process's too — and releasing it
+    leaves them alone. With ``query``: the type of a lock that would block ``kind`` (F_UNLCK: none)."""
+    arg = struct.pack(_FLOCK, kind, os.SEEK_SET, 0, 0, 0)
+    got = fcntl.fcntl(fd, fcntl.F_OFD_GETLK if query else fcntl.F_OFD_SETLK, arg)
+    return struct.unpack(_FLOCK, got)[0]
+
+
+_HOW = ("Managers must open it read-only (duckdb -readonly FILE, read_only=True, `gp query`); "
+        "close that session and run again.")
+
+
+def _opened_read_write(db_path: Path) -> WarehouseError:
+    return WarehouseError(f"{db_path}: another program has the published warehouse open read-write. {_HOW}")
+
+
 def check_published_quiet(db_path: Path) -> None:
     """Refuse to copy a published file that someone has open read-write: the copy could be torn.
 
     DuckDB holds a POSIX write lock on a file it opened read-write; read-only sessions hold a
-    shared lock, which does not conflict with this probe. A leftover WAL means a read-write
-    session wrote to the published file and did not close cleanly.
+    shared lock, which does not conflict with this probe. The probe only asks (``F_OFD_GETLK``):
+    it takes no lock and closes no descriptor. A leftover WAL means a read-write session wrote
+    to the published file and did not close cleanly.
     """
     wal = db_path.with_name(db_path.name + ".wal")
-    how = ("Managers must open it read-only (duckdb -readonly FILE, read_only=True, `gp query`); "
-           "close that session and run again.")
     if wal.exists():
         raise WarehouseError(f"{db_path}: found {wal.name}: the published warehouse was opened "
-                             f"read-write and not closed cleanly. {how}")
-    fd = os.open(db_path, os.O_RDONLY)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        raise WarehouseError(f"{db_path}: another program has the published warehouse open "
-                             f"read-write. {how}") from None
-    finally:
-        os.close(fd)  # also drops the probe's shared lock
+                             f"read-write and not closed cleanly. {_HOW}")
+    if _ofd_lock(_published_fd(db_path), fcntl.F_RDLCK, query=True) != fcntl.F_UNLCK:
+        raise _opened_read_write(db_path)
+
+
+def _copy_fd(src_fd: int, dest: Path) -> None:
+    size = os.fstat(src_fd).st_size
+    with open(dest, "wb") as out:
+        offset = 0
+        while offset < size:
+            try:
+                n = os.copy_file_range(src_fd, out.fileno(), size - offset, offset)
+            except OSError as e:
+                if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+                n = out.write(os.pread(src_fd, min(1 << 24, size - offset), offset))
+            if n == 0:
+                break
+            offset += n
+        if offset != size:
+            raise WarehouseError(f"copy of {size} bytes stopped at {offset}")
 
 
 def copy_published(db_path: Path, dest: Path) -> bool:
-    """Copy the published file to ``dest`` (kernel-side copy). False when nothing is published yet."""
+    """Copy the published file to ``dest`` (kernel-side copy). False when nothing is published yet.
+
+    The copy holds a shared lock on the published file from before its last check until it is done:
+    a read-write session can neither be open while it copies nor open the file before it finishes."""
     remove_db_files(dest)
     if not db_path.exists():
         return False
     check_published_quiet(db_path)
-    shutil.copyfile(db_path, dest)
+    fd = _published_fd(db_path)
+    try:
+        _ofd_lock(fd, fcntl.F_RDLCK)
+    except OSError as e:
+        if e.errno in (errno.EAGAIN, errno.EACCES):
+            raise _opened_read_write(db_path) from None
+        raise
+    try:
+        _copy_fd(fd, dest)
+    except BaseException:
+        remove_db_files(dest)
+        raise
+    finally:
+        _ofd_lock(fd, fcntl.F_UNLCK)
     return True
 
 
@@ -162,14 +255,14 @@ def keep_access(published: Path, staging: Path) -> None:
         log.warning("%s: could not give the new file group %s: %s", published, st.st_gid, e)
 
 
-def compact(src: Path, dest: Path) -> None:
-    """Rewrite ``src`` into a fresh file without the free blocks left by pruned runs."""
+def compact(src: Path, dest: Path, storage_version: str) -> None:
+    """Rewrite ``src`` into a fresh file without the free blocks left by pruned runs, in ``storage_version``."""
     remove_db_files(dest)
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(src)])
-        con.execute("ATTACH ? AS dst", [str(dest)])  # publish() fsyncs it
+        con.execute("ATTACH ? AS dst (STORAGE_VERSION ?)", [str(dest), storage_version])  # publish() fsyncs it
         con.execute("COPY FROM DATABASE src TO dst")
         con.execute("DETACH src")
         con.execute("CHECKPOINT dst")

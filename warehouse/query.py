@@ -8,6 +8,7 @@ in the SQL text.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import math
 import unicodedata
@@ -16,6 +17,11 @@ from typing import Any
 
 import duckdb
 import polars as pl
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from .errors import QueryError
 
@@ -88,53 +94,86 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def write_query_result(df: pl.DataFrame, *, csv: Path | None = None, xlsx: Path | None = None) -> None:
-    """CSV is UTF-8 with a byte-order mark so Excel shows Chinese correctly; xlsx is one sheet."""
+# Excel number formats of the managers' exports (data/labels/columns.yaml names one per column)
+EXCEL_FORMATS = {"percent": "0.0%", "integer": "#,##0", "decimal": "#,##0.00"}
+XLSX_MAX_WIDTH = 60   # characters; longer texts stay whole in the cell, the column just stops growing
+
+
+def _excel_text(v: Any, fmt: str | None) -> str:
+    """About what Excel shows for ``v`` in ``fmt`` (to size the column)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None and math.isfinite(v):
+        if fmt == "percent":
+            return f"{v * 100:,.1f}%"
+        if fmt == "integer":
+            return f"{v:,.0f}"
+        if fmt == "decimal" or isinstance(v, float):
+            return f"{v:,.{2 if fmt == 'decimal' else 3}f}"
+    return _cell(v)
+
+
+def excel_widths(df: pl.DataFrame, headers: list[str], formats: dict[str, str], sample: int = 2000) -> list[float]:
+    """Column widths in Excel's unit (the width of one digit) that fit Chinese: wide characters count two,
+    plus room for the header's filter button."""
+    widths = []
+    for name, header in zip(df.columns, headers):
+        cells = [display_width(_excel_text(v, formats.get(name))) for v in df[name].head(sample).to_list()]
+        widths.append(float(min(XLSX_MAX_WIDTH, max([display_width(header) + 4] + [c + 2 for c in cells]))))
+    return widths
+
+
+def write_query_result(df: pl.DataFrame, *, csv: Path | None = None, xlsx: Path | None = None,
+                       headers: dict[str, str] | None = None, formats: dict[str, str] | None = None) -> None:
+    """CSV is UTF-8 with a byte-order mark so Excel shows Chinese correctly; xlsx is one sheet with a filter
+    on the header row, the header frozen, and columns as wide as their (Chinese) text.
+
+    ``headers``: column -> header to show instead of its name (e.g. Chinese); ``formats``: column ->
+    ``percent`` / ``integer`` / ``decimal`` (``EXCEL_FORMATS``), applied in the Excel file."""
+    headers = headers or {}
+    formats = {c: f for c, f in (formats or {}).items() if c in df.columns}
+    unknown = sorted({f for f in formats.values()} - set(EXCEL_FORMATS))
+    if unknown:
+        raise QueryError(f"unknown Excel format(s) {', '.join(unknown)}; use {', '.join(EXCEL_FORMATS)}")
+    shown = unique_headers([headers.get(c, c) for c in df.columns])
     if csv is not None:
         csv = Path(csv)
         try:
-            _flatten(df, for_excel=False).write_csv(csv, include_bom=True)
+            _flatten(df, for_excel=False).rename(dict(zip(df.columns, shown))).write_csv(csv, include_bom=True)
         except OSError as e:
             raise QueryError(f"{csv}: cannot write CSV: {e}") from e
     if xlsx is not None:
         xlsx = Path(xlsx)
         if df.height > XLSX_MAX_ROWS:
             raise QueryError(f"{xlsx}: {df.height} rows do not fit an Excel sheet ({XLSX_MAX_ROWS}); use --csv")
+        widths = excel_widths(df, shown, formats)
+        sheet = _flatten(df, for_excel=True).rename(dict(zip(df.columns, shown)))
+        numeric = {h for c, h in zip(df.columns, shown) if df.schema[c].is_numeric()}
         try:
-            _flatten(df, for_excel=True).write_excel(xlsx, worksheet="result", autofit=True,
-                                                     freeze_panes=(1, 0))
+            sheet.write_excel(
+                xlsx, worksheet="result", autofit=False, autofilter=True, freeze_panes=(1, 0),
+                header_format={"bold": True, "text_wrap": False},
+                column_formats={h: EXCEL_FORMATS[formats[c]] for c, h in zip(df.columns, shown)
+                                if c in formats and h in numeric},
+                column_widths={h: round(w * 7 + 5) for h, w in zip(shown, widths)})  # polars wants pixels
         except OSError as e:
             raise QueryError(f"{xlsx}: cannot write Excel file: {e}") from e
+
+
+def unique_headers(names: list[str]) -> list[str]:
+    """Two columns given the same header keep apart: the later ones get " (2)", " (3)" …"""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
+    return out
 
 
 # ---------------------------------------------------------------- terminal table
 
 def display_width(text: str) -> int:
-    """Terminal columns: East Asian wide/full-width characters take two, combining marks none."""
-    w = 0
-    for ch in text:
-        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me"):
-            continue
-        w += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return w
-
-
-def _truncate(text: str, width: int) -> str:
-    if display_width(text) <= width:
-        return text
-    out, w = [], 0
-    for ch in text:
-        cw = display_width(ch)
-        if w + cw > width - 1:
-            break
-        out.append(ch)
-        w += cw
-    return "".join(out) + "…"
-
-
-def _pad(text: str, width: int, right: bool) -> str:
-    gap = " " * (width - display_width(text))
-    return gap + text if right else text + gap
+    """Terminal columns, as the table printer counts them: East Asian wide/full-width characters take two,
+    combining marks none."""
+    return cell_len(text)
 
 
 def _cell(v: Any) -> str:
@@ -165,21 +204,24 @@ def _printable(text: str) -> str:
 
 
 def format_table(df: pl.DataFrame, *, max_rows: int = 50, max_col_width: int = 40) -> str:
-    """A boxed text table; numbers right-aligned with thousands separators, Chinese counted as two columns."""
+    """A boxed text table (Rich); numbers right-aligned with thousands separators, Chinese counted as two
+    columns, one line per row (long cells end in "…"). Cells are plain text: markup or escape sequences in
+    the data print as they are, never as formatting."""
     if df.width == 0:
         return "(no columns)"
     shown = df.head(max_rows)
-    numeric = [dtype.is_numeric() for dtype in df.schema.values()]
-    header = [_truncate(_printable(c), max_col_width) for c in df.columns]
-    body = [[_truncate(_cell(v), max_col_width) for v in row] for row in shown.rows()]
-    widths = [max([display_width(h)] + [display_width(r[i]) for r in body]) for i, h in enumerate(header)]
-    line = lambda l, m, r: l + m.join("─" * (w + 2) for w in widths) + r  # noqa: E731
-    out = [line("┌", "┬", "┐"),
-           "│" + "│".join(f" {_pad(h, w, False)} " for h, w in zip(header, widths)) + "│",
-           line("├", "┼", "┤")]
-    for r in body:
-        out.append("│" + "│".join(f" {_pad(c, w, num)} " for c, w, num in zip(r, widths, numeric)) + "│")
-    out.append(line("└", "┴", "┘"))
+    table = Table(box=box.SQUARE, header_style="", highlight=False, pad_edge=True)
+    for name, dtype in df.schema.items():
+        table.add_column(Text(_printable(name)), justify="right" if dtype.is_numeric() else "left",
+                         no_wrap=True, overflow="ellipsis", max_width=max_col_width)
+    for row in shown.rows():
+        table.add_row(*(Text(_cell(v)) for v in row))
+    # as wide as the table needs: never squeezed to a terminal's width, never cut at 80 or 120 columns
+    width = sum(min(max_col_width, max([cell_len(_printable(c))] + [cell_len(_cell(v)) for v in shown[c]])) + 3
+                for c in df.columns) + 1
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, force_terminal=False, markup=False, emoji=False,
+            highlight=False, legacy_windows=False).print(table)
     n = df.height
-    out.append(f"({n:,} row{'s' if n != 1 else ''}" + (f", first {max_rows} shown)" if n > max_rows else ")"))
-    return "\n".join(out)
+    footer = f"({n:,} row{'s' if n != 1 else ''}" + (f", first {max_rows} shown)" if n > max_rows else ")")
+    return buffer.getvalue().rstrip("\n") + "\n" + footer

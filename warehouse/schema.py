@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from core.vocabulary import OFFER_STATUS_CODES
 from intake.schema import ACCOUNT_SCHEMA, REJECT_SCHEMA
 
 from .errors import FrameError, WarehouseError
@@ -21,10 +22,10 @@ from .errors import FrameError, WarehouseError
 SCHEMA_VERSION = 1
 
 RUN_KINDS = ("nightly", "campaign", "adhoc")
-RUN_STATUSES = ("running", "succeeded", "failed")
+RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 COUNT_COLUMNS = ("rows_read", "rows_accepted", "rows_rejected",
                  "offers_rendered", "offers_skipped", "offers_failed")
-OFFER_STATUSES = ("rendered", "unchanged", "failed", "held_out")   # held_out: an experiment's control arm, no PDF
+OFFER_STATUSES = OFFER_STATUS_CODES   # held_out: an experiment's control arm, no PDF
 
 # runs: one row per run attempt. Timestamps are TIMESTAMPTZ (shown in the session's time zone).
 RUNS_COLUMNS: dict[str, str] = {
@@ -50,6 +51,7 @@ RUNS_COLUMNS: dict[str, str] = {
     "output_folder": "VARCHAR",
     "host": "VARCHAR",
     "pid": "BIGINT",
+    "storage_version": "VARCHAR",   # DuckDB storage version the run published in (storage.py)
 }
 
 REASON = pl.Struct({"code": pl.String, "text": pl.String})

@@ -23,11 +23,14 @@ from typing import Any, Iterator
 import duckdb
 import polars as pl
 
+from . import generations
 from . import publish as files
-from .errors import FrameError, QueryError, WarehouseError
+from . import storage
+from .errors import FrameError, QueryError, RunCancelled, WarehouseError
 from .lock import RunLock, is_locked
 from .query import connect_read_only
-from .retention import prune
+from .integrity import DamagedWarehouse, check_whole, forget_verified, is_verified, looks_damaged, mark_verified
+from .retention import DEFAULT_GENERATIONS, DEFAULT_KEEP_RUNS, RetentionPolicy, prune_runs
 from .schema import (COUNT_COLUMNS, RUN_KINDS, RUNS_COLUMNS, TABLES, add_missing_columns, all_columns,
                      check_schema_version, ensure_schema, prepare_frame, q, spec_for, table_columns)
 from .views import VIEW_NAMES, create_views
@@ -62,7 +65,7 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
-def _open_staging(path: Path) -> duckdb.DuckDBPyConnection:
+def _open_staging(path: Path, storage_version: str) -> duckdb.DuckDBPyConnection:
     """A staging file needs no sync per commit: a crash discards it, and publish() fsyncs the
     finished file before the rename that makes it visible.
 
@@ -71,8 +74,10 @@ def _open_staging(path: Path) -> duckdb.DuckDBPyConnection:
     accounts twice as slow and its file twice as big, half of it free blocks every later run copies.
     Rows carry their keys; no reader may rely on storage order (SQL gives none without ORDER BY).
     The memory settings keep what DuckDB holds during a run's bulk insert to a few hundred MB (it
-    otherwise caches every block it writes): 1M accounts peaked ≈ 250 MB lower at the same speed."""
-    con = duckdb.connect(str(path), config={"fsync_mode": "NONE", **STAGING_SETTINGS})
+    otherwise caches every block it writes): 1M accounts peaked ≈ 250 MB lower at the same speed.
+    A new file is created in ``storage_version`` (``storage.py``); a copy keeps its own until commit."""
+    con = duckdb.connect(str(path), config={"fsync_mode": "NONE", **STAGING_SETTINGS,
+                                            **storage.connect_config(storage_version)})
     con.execute("SET enable_progress_bar = false")  # a long insert would draw one into the run's log
     return con
 
@@ -117,37 +122,49 @@ def _run_id_taken(db_path: Path, run_id: str, status: str) -> WarehouseError:
     return WarehouseError(f"{db_path}: run_id {run_id} already exists (status {status}); give a new run id")
 
 
-def _record_failed_run(db_path: Path, row: dict, error: str) -> None:
-    """Publish the previous state plus one runs row saying this run failed (nothing else of it)."""
+def _record_failed_run(db_path: Path, row: dict, error: str, storage_version: str,
+                       status: str = "failed") -> None:
+    """Publish the previous state plus one runs row saying this run failed or was cancelled (nothing else
+    of it)."""
     staging = files.staging_path(db_path, row.get("run_id") or "unknown", ".failed")
+    converted = files.staging_path(db_path, row.get("run_id") or "unknown", ".failed-compact")
     try:
         files.copy_published(db_path, staging)
-        con = _open_staging(staging)
+        con = _open_staging(staging, storage_version)
         try:
             with _transaction(con):
                 ensure_schema(con)
                 con.execute("DELETE FROM runs WHERE run_id = ?", [row["run_id"]])
-                _insert_run_row(con, {**row, "status": "failed", "finished_at": _utcnow(), "error": error[:4000]})
+                _insert_run_row(con, {**row, "status": status, "finished_at": _utcnow(), "error": error[:4000]})
                 create_views(con)
             con.execute("CHECKPOINT")
+            convert = not storage.readable_by(storage.file_storage_version(con), storage_version)
         finally:
             con.close()
-        files.publish(staging, db_path)
+        if convert:  # a file in a format the setting's clients cannot read (see commit)
+            files.compact(staging, converted, storage_version)
+        files.publish(converted if convert else staging, db_path)
     finally:
         files.remove_db_files(staging)
+        files.remove_db_files(converted)
 
 
 class Warehouse:
     """One DuckDB warehouse file and the files beside it (lock, journal, staging)."""
 
-    def __init__(self, db_path: Path, *, retention_days: int | None = None, lock_timeout_s: float = 0):
+    def __init__(self, db_path: Path, *, retention_days: int | None = None, lock_timeout_s: float = 0,
+                 keep_runs: int = DEFAULT_KEEP_RUNS, generations: int = DEFAULT_GENERATIONS,
+                 storage_version: str | None = None):
         if retention_days is not None and (not isinstance(retention_days, int) or retention_days < 0):
             raise ValueError(f"retention_days must be a whole number of days >= 0 or None, got {retention_days!r}")
         if lock_timeout_s < 0:
             raise ValueError(f"lock_timeout_s must be >= 0, got {lock_timeout_s!r}")
         self.db_path = Path(db_path)
+        self.retention = RetentionPolicy(retention_days, keep_runs, generations)
         self.retention_days = retention_days
         self.lock_timeout_s = float(lock_timeout_s)
+        # the DuckDB storage version of every file written for readers (storage.py; default readable by 1.x)
+        self.storage_version = storage.configured_storage_version(storage_version)
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.db_path)!r})"
@@ -186,7 +203,7 @@ class Warehouse:
             "assumptions": _assumptions_json(assumptions),
             "rules_version": rules_version, "code_version": code_version,
             "output_folder": None if output_folder is None else os.path.abspath(os.fspath(output_folder)),
-            "host": socket.gethostname(), "pid": os.getpid(),
+            "host": socket.gethostname(), "pid": os.getpid(), "storage_version": self.storage_version,
         }
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         lock = RunLock(self.lock_path)
@@ -229,8 +246,16 @@ class Warehouse:
                     check_schema_version(con)
                 old = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone() \
                     if "runs" in have else None
-        except QueryError:
+        except QueryError as e:
+            if looks_damaged(e.__cause__ or e):
+                raise DamagedWarehouse(self.db_path, str(e.__cause__ or e)) from None
             return False
+        except duckdb.Error as e:
+            if looks_damaged(e):
+                raise DamagedWarehouse(self.db_path, str(e).strip()) from None
+            raise
+        if not is_verified(self.db_path):   # changed since this code checked it: read it back whole first
+            check_whole(self.db_path)
         if old:
             raise _run_id_taken(self.db_path, run_id, old[0])
         return True
@@ -256,7 +281,7 @@ class Warehouse:
                     f"did not finish: process {journal.get('pid')} on {journal.get('host')} stopped "
                     f"(killed or crashed) before publishing; marked failed by {found_by}")
                 row = {c: journal.get(c) for c in RUNS_COLUMNS if c in journal}
-                _record_failed_run(self.db_path, row, error)
+                _record_failed_run(self.db_path, row, error, self.storage_version)
                 marked.append(rid)
                 log.warning("%s: run %s did not finish; recorded as failed", self.db_path, rid)
             files.remove_journal(self.db_path)
@@ -292,7 +317,7 @@ class Warehouse:
             self._recover_locked(found_by="compact")
             before = self.db_path.stat().st_size
             files.copy_published(self.db_path, src)
-            files.compact(src, dst)
+            files.compact(src, dst, self.storage_version)
             files.publish(dst, self.db_path)
             return before, self.db_path.stat().st_size
         finally:
@@ -355,17 +380,15 @@ class Warehouse:
         output folder is ``output_folder`` or lies inside it: pass a campaign's folder for that
         campaign, or the offers root (``out/``) to cover every nightly ``out/<run_id>``.
 
-        Columns: account_id, path (relative to ``folder``), folder (that run's absolute output
-        folder), sha256, content_hash, bytes, pages, status, run_id."""
+        Columns: every column of ``offers`` (account_id, path relative to ``folder``, sha256,
+        content_hash, bytes, pages, status, run_id, and whatever later versions add), plus folder
+        (that run's absolute output folder), so that an unchanged offer can keep its whole row."""
         base = os.path.abspath(os.fspath(output_folder))
         with self._read() as con:
             if con is None:
                 return pl.DataFrame(schema=OFFER_COLUMNS)
-            have = table_columns(con, "offers")
-            loop_cols = "".join(f", o.{c}" for c in ("offer_no", "issued_on", "valid_until") if c in have)
             return con.sql(
-                f"""SELECT o.account_id, o.path, r.output_folder AS folder, o.sha256, o.content_hash, o.bytes,
-                          o.pages, o.status, o.run_id{loop_cols}
+                """SELECT o.*, r.output_folder AS folder
                    FROM offers o JOIN runs r ON r.run_id = o.run_id
                    WHERE r.status = 'succeeded' AND o.status IN ('rendered', 'unchanged')
                      AND (r.output_folder = $1 OR starts_with(r.output_folder, $2))
@@ -388,6 +411,7 @@ class RunWriter:
         self._con: duckdb.DuckDBPyConnection | None = None  # opened when the copy is needed
         self._row = row
         self._written: set[str] = set()
+        self.pruned: list[tuple[str, str | None]] = []    # (run_id, output_folder) of runs retention removed
 
     def __repr__(self) -> str:
         return f"RunWriter({self.run_id!r}, {self.status})"
@@ -399,6 +423,8 @@ class RunWriter:
         if self.status == "running":
             if exc_type is None:
                 self.commit()
+            elif isinstance(exc, RunCancelled):
+                self.cancel(str(exc))
             else:
                 self.fail(f"{exc_type.__name__}: {exc}")
         return False
@@ -416,7 +442,7 @@ class RunWriter:
     def _open_copy(self) -> duckdb.DuckDBPyConnection:
         """Wait for the staging copy, open it and record the run there (status running, in the copy only)."""
         self._copy.wait()
-        con = _open_staging(self.staging_path)
+        con = _open_staging(self.staging_path, self.warehouse.storage_version)
         try:
             with _transaction(con):
                 ensure_schema(con)
@@ -533,27 +559,45 @@ class RunWriter:
                 con.execute("UPDATE runs SET status = 'succeeded', finished_at = ? WHERE run_id = ?",
                             [_utcnow(), self.run_id])
                 pruned = []
-                if self.warehouse.retention_days is not None:
-                    pruned = prune(con, self.warehouse.retention_days, self.run_id)
+                policy = self.warehouse.retention
+                if policy.days is not None:
+                    pruned = prune_runs(con, policy.days, self.run_id, policy.keep_runs)
                 create_views(con)
+                storage.record(con, self.warehouse.storage_version)
             con.execute("CHECKPOINT")
+            # a copy keeps the format of the file it was copied from: one a 1.x client cannot read is rewritten
+            convert = not storage.readable_by(storage.file_storage_version(con), self.warehouse.storage_version)
             _, _, block, total, free = con.execute(
                 "SELECT database_name, database_size, block_size, total_blocks, free_blocks "
                 "FROM pragma_database_size() WHERE database_name = current_database()").fetchone()
             con.close()
             self._con = None
-            if total * block >= COMPACT_MIN_BYTES and free >= COMPACT_FREE_SHARE * total:
+            if convert or total * block >= COMPACT_MIN_BYTES and free >= COMPACT_FREE_SHARE * total:
                 compacted = files.staging_path(db, self.run_id, ".compact")
-                files.compact(path, compacted)
+                files.compact(path, compacted, self.warehouse.storage_version)
                 files.remove_db_files(path)
                 path = compacted
                 log.info("%s: compacted (%d of %d blocks were free)", db, free, total)
+            try:   # the file must read back whole before it is published (and later counts as a generation)
+                check_whole(path)
+            except DamagedWarehouse as damaged:   # copied from a published file damaged since it was checked
+                raise DamagedWarehouse(db, damaged.detail) from None
+            keep = self.warehouse.retention.generations
+            if keep and self._row.get("kind") != "campaign":
+                generations.retire(db)
+            forget_verified(db)
             files.publish(path, db)
+            mark_verified(db)
         except BaseException as e:
             files.remove_db_files(path)
             self._abort(f"commit failed: {type(e).__name__}: {e}")
             raise
         self.status = "succeeded"
+        self.pruned = pruned
+        try:
+            generations.prune(db, self.warehouse.retention.generations)
+        except OSError as e:   # published already; the next run prunes again
+            log.warning("%s: could not remove old generations: %s", db, e)
         files.remove_journal(db)
         self._lock.release()
         log.info("run %s published to %s%s", self.run_id, db,
@@ -565,8 +609,15 @@ class RunWriter:
             return
         self._abort(str(error) or "failed")
 
-    def _abort(self, error: str) -> None:
-        self.status = "failed"
+    def cancel(self, reason: str) -> None:
+        """Mark the run cancelled (``error`` holds the reason): its rows are discarded, the previous run stays
+        published."""
+        if self.status != "running":
+            return
+        self._abort(str(reason) or "cancelled", status="cancelled")
+
+    def _abort(self, error: str, status: str = "failed") -> None:
+        self.status = status
         row = dict(self._row)
         con, self._con = self._con, None
         self._copy.join()  # its file is removed below
@@ -584,7 +635,7 @@ class RunWriter:
         files.remove_db_files(self.staging_path)
         db = self.warehouse.db_path
         try:
-            _record_failed_run(db, row, error)
+            _record_failed_run(db, row, error, self.warehouse.storage_version, status)
             files.remove_journal(db)
         except Exception as e:  # the next run records it from the journal
             log.error("%s: could not record run %s as failed (%s); the next run will", db, self.run_id, e)
@@ -595,4 +646,4 @@ class RunWriter:
                 pass
         finally:
             self._lock.release()
-        log.warning("run %s failed: %s", self.run_id, error)
+        log.warning("run %s %s: %s", self.run_id, status, error)

@@ -1,6 +1,6 @@
 """Measure what atomic publishing costs: copy, write, checkpoint + publish, per run.
 
-    python -m warehouse.bench --accounts 100000 --runs 2 [--dir DIR]
+    python -m benchmarks.warehouse_bench --accounts 100000 --runs 2 [--dir DIR]
 
 Each run copies the whole published file, so its fixed cost grows with the history kept. The copy
 runs in the background from ``start_run`` on; here the writes follow at once, so "write" includes
@@ -14,9 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import synthetic
-from .query import run_query
-from .store import Warehouse
+from benchmarks import warehouse_frames as _frames
+from warehouse.query import run_query
+from warehouse.store import Warehouse
+
+synthetic = _frames()
 
 
 def main(argv: list[str] | None = None) -> None:

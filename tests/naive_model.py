@@ -1,8 +1,8 @@
 """A plain per-account implementation of cost-model.md: Python loops, numpy-financial per account.
 
 Written straight from the spec's text, independently of ``gpengine``. Two uses: the oracle the
-property tests compare the vectorised engine with, and the naive baseline ``gp bench`` measures
-(the way a spreadsheet-minded implementation would compute a million accounts).
+property tests compare the vectorised engine with (its home is ``tests/``), and the naive baseline
+``gp bench`` measures (the way a spreadsheet-minded implementation would compute a million accounts).
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def plain(acc: dict, a: AssumptionSet, ref: Reference) -> tuple[dict, dict, set]
     flat = prov["coal_benchmark_yuan_per_kwh"] + ref.network_adder_yuan_per_kwh[acc["customer_type"]]
     pen = prov["punitive_surcharge_yuan_per_kwh"] if acc["high_energy"] else 0.0
     B = acc["annual_bill_yuan"]
+    bill_estimated = B is None
     if B is None:
         B = G * sum(acc[f"share_{k}"] * (flat * ref.tou_multipliers[k] + pen) for k in ("sharp", "peak", "flat", "valley"))
     p = B / G if G > 0 else flat + pen
@@ -51,14 +52,16 @@ def plain(acc: dict, a: AssumptionSet, ref: Reference) -> tuple[dict, dict, set]
     loan = capex * lam
     equity = capex - loan
     ds = []
-    for k in range(1, L + 1):
+    # a loan longer than the lifetime is repaid in full: its years after L have no revenue
+    years = max(L, N) if loan > 0 else L
+    for k in range(1, years + 1):
         if rep == "annuity":
             pay = npf.pmt(r / 12, 12 * N, -loan) if 1 + r / 12 != 1 else loan / (12 * N)
             ds.append(12 * pay if k <= N else 0.0)
         else:
             ds.append((loan * r if k <= N else 0.0) + (loan if k == N else 0.0))
-    rev = [qk * p for qk in q]
-    cf = [-equity] + [rev[k] - ds[k] for k in range(L)]
+    rev = [qk * p for qk in q] + [0.0] * (years - L)
+    cf = [-equity] + [rev[k] - ds[k] for k in range(years)]
     irr = _irr(cf) if eligible and equity > 0 else float("nan")
     npv = npf.npv(v.hurdle_rate, cf) if eligible else float("nan")
     payback = (equity + sum(ds)) / rev[0] if eligible and rev[0] > 0 else float("nan")
@@ -104,7 +107,8 @@ def plain(acc: dict, a: AssumptionSet, ref: Reference) -> tuple[dict, dict, set]
              "irr_undefined": eligible and math.isnan(irr),
              "irr_multiple_roots": eligible and _sign_changes(cf) > 1,
              "pv_mode_infeasible": (not eligible) and acc["pv_mode"] in ("self", "third_party"),
-             "no_emission_factor": ef is None}
+             "no_emission_factor": ef is None, "bill_estimated": bill_estimated,
+             "loan_outlives_pv": eligible and loan > 0 and N > L}
     return res, scen, {k for k, on in flags.items() if on}
 
 

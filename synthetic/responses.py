@@ -28,7 +28,10 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-BASE_RATE = {"compliance_driven": 0.08, "value_oriented": 0.10, "responsibility_driven": 0.04}
+from core.vocabulary import Segment
+
+BASE_RATE = {Segment.COMPLIANCE_DRIVEN.value: 0.08, Segment.VALUE_ORIENTED.value: 0.10,
+             Segment.RESPONSIBILITY_DRIVEN.value: 0.04}
 VALUE_SLOPE = 0.10
 EDITION = "brand_first"
 EDITION_EFFECT = 0.05

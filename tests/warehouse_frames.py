@@ -1,4 +1,4 @@
-"""Synthetic frames with the contract's columns, for the warehouse's tests and benchmark.
+"""Frames with the contract's columns for the warehouse's tests and benchmark (``warehouse.synthetic`` before).
 
 Plausible shapes and types only; the numbers are not the cost model's.
 """

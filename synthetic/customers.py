@@ -15,7 +15,7 @@ that validates with zero rejects. Distributions (all invented, for demos and ben
 
 Command line (writes CSV in UTF-8, Parquet or .xlsx by the file suffix)::
 
-    python -m intake.synthetic --rows 1000000 --seed 7 --out customers.parquet
+    python -m synthetic --rows 1000000 --seed 7 --out customers.parquet
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from intake import synthetic_vocabulary as vocab
+from core.vocabulary import PvMode
+from synthetic import vocabulary as vocab
 
 COLUMNS = ("account_id", "name", "province", "customer_type", "industry", "annual_kwh", "annual_bill_yuan",
            "existing_pv_kwh", "share_sharp", "share_peak", "share_flat", "share_valley", "high_energy",
@@ -184,7 +185,7 @@ def generate_customers(n: int, seed: int = 0) -> pl.DataFrame:
     loan_years = rng.choice(np.array([1, 3, 5, 8, 10, 12, 15, 20, 25]), n,
                             p=[0.02, 0.08, 0.2, 0.15, 0.25, 0.08, 0.12, 0.07, 0.03])
     repayment = np.where(rng.random(n) < 0.7, "annuity", "interest_only")
-    pv_mode = np.array(["self", "third_party", "none"])[_pick(rng, (0.45, 0.35, 0.2), n)]
+    pv_mode = np.array([str(PvMode.SELF), str(PvMode.THIRD_PARTY), str(PvMode.NONE)])[_pick(rng, (0.45, 0.35, 0.2), n)]
     pv_mode_given = rng.random(n) < 0.15
     discount_given = pv_mode_given & (pv_mode == "third_party") & (rng.random(n) < 0.5)
     target_given = rng.random(n) < 0.15
@@ -243,7 +244,7 @@ def write_customers(frame: pl.DataFrame, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m intake.synthetic", description="Write a synthetic customer list.")
+    parser = argparse.ArgumentParser(prog="python -m synthetic", description="Write a synthetic customer list.")
     parser.add_argument("--rows", type=int, required=True, help="number of customers")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same list)")
     parser.add_argument("--out", type=Path, required=True, help="output file: .csv, .parquet or .xlsx")

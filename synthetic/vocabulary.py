@@ -5,6 +5,8 @@ is plausible but names no real company; residential accounts are compounds, not 
 """
 from __future__ import annotations
 
+from core.vocabulary import CUSTOMER_TYPE_CODES
+
 # (full name as in data/reference/provinces.yaml, economic weight ≈ GDP 2023 in trillion yuan, cities)
 PROVINCES: list[tuple[str, float, tuple[str, ...]]] = [
     ("广东省", 13.6, ("广州", "深圳", "东莞", "佛山", "惠州", "珠海")),
@@ -40,7 +42,7 @@ PROVINCES: list[tuple[str, float, tuple[str, ...]]] = [
     ("西藏自治区", 0.24, ("拉萨", "日喀则", "林芝")),
 ]
 
-CUSTOMER_TYPES = ("large_industrial", "general_commercial", "residential")
+CUSTOMER_TYPES = CUSTOMER_TYPE_CODES      # in the order of CUSTOMER_TYPE_WEIGHTS
 CUSTOMER_TYPE_WEIGHTS = (0.25, 0.5, 0.25)
 
 # (industry text, weight among large-industrial accounts, weight among general-commercial

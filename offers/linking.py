@@ -1,0 +1,46 @@
+"""Keeping an unchanged offer: verify the previous file and link (or copy) it into this run's folder;
+remove a stale file when an offer fails (it would show other figures than the database)."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from offers.atomic import atomic_write_bytes, temp_name
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _reuse(source: Path, final: Path, sha256: str) -> bool:
+    """Make ``final`` the verified previous file: nothing to do in the same folder, else a hard link
+    (same file system) or a copy, both put in place atomically."""
+    if source == final or _file_sha256(final) == sha256:
+        return True
+    tmp = temp_name(final)
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            atomic_write_bytes(final, source.read_bytes())
+            return True
+        os.replace(tmp, final)
+        return True
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+
+
+def _remove_stale(out_dir: Path, name: str) -> None:
+    """A failed offer must not leave last run's PDF (other figures) under its name."""
+    try:
+        (out_dir / name).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+

@@ -1,0 +1,184 @@
+"""Planning a run's offers (driver side): per account, its content and ``content_hash``, and whether the
+previous offer can be kept.
+
+An offer whose content hash equals the account's last successful offer (``Warehouse.previous_offers``:
+whatever run made it, a nightly or a campaign) and whose file is intact is ``unchanged``: the file is
+linked into this run's folder and the previous row kept. The others become :class:`RenderJob` s.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from core.vocabulary import OfferStatus
+from offers.branding import Branding, load_branding
+from offers.context import assumption_values, build_offer, offer_meta
+from offers.filenames import offer_filename
+from offers.hashing import content_hasher, template_version
+from offers.linking import _file_sha256, _remove_stale, _reuse
+from offers.offer_number import make_offer_no
+from offers.rows import _error_text, _row, _unchanged_row
+
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+VALID_DAYS = 30               # an offer is valid this many days from its issue date (offers.md)
+
+
+@dataclass
+class RenderJob:
+    seq: int                  # position of the account in ``accounts`` (ids may repeat in bad input)
+    account_id: str
+    path: str                 # file name inside the output folder
+    content_hash: str
+    context: dict             # {"offer": ..., "meta": ...}
+    extra: dict = field(default_factory=dict)   # experiment, edition, offer_no, issued_on, valid_until
+
+
+@dataclass
+class OfferPlan:
+    """What :func:`plan_offers` decided: jobs to render, and rows already final (unchanged/failed/held_out)."""
+    jobs: list[RenderJob] = field(default_factory=list)
+    rows: list[tuple[int, dict]] = field(default_factory=list)   # (seq, offers row)
+
+
+def _joined(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataFrame,
+            segments: pl.DataFrame) -> pl.DataFrame:
+    """One row per account with its rows of the other frames as structs (scenarios as a list)."""
+    acc = accounts.select(pl.col("account_id"), pl.struct(pl.all()).alias("account"))
+    res = (results.unique("account_id", keep="first", maintain_order=True)
+           .select(pl.col("account_id"), pl.struct(pl.all()).alias("result")))
+    seg = (segments.unique("account_id", keep="first", maintain_order=True)
+           .select(pl.col("account_id"), pl.struct(pl.all()).alias("segment")))
+    scen = (scenarios.group_by("account_id", maintain_order=True)
+            .agg(pl.struct(pl.all().exclude("account_id")).alias("scenarios")))
+    return (acc.join(res, on="account_id", how="left", maintain_order="left")
+            .join(scen, on="account_id", how="left", maintain_order="left")
+            .join(seg, on="account_id", how="left", maintain_order="left"))
+
+
+def _previous_index(previous: pl.DataFrame | None) -> dict[str, dict]:
+    """Each account's last successful offer, as its whole ``offers`` row (plus ``folder``, where its file is)."""
+    if previous is None or previous.height == 0:
+        return {}
+    prev = previous
+    if "status" in prev.columns:
+        prev = prev.filter(pl.col("status").is_in([OfferStatus.RENDERED.value, OfferStatus.UNCHANGED.value]))
+    return {r["account_id"]: r for r in prev.iter_rows(named=True)}
+
+
+def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataFrame, segments: pl.DataFrame,
+              playbooks: Mapping[str, Mapping], assumptions: Mapping[str, Any], run_id: str, rules_version: str,
+              out_dir: Path, previous: pl.DataFrame | None = None, *, previous_dir: Path | None = None,
+              branding: Branding | None = None, issue_date: _dt.date | None = None,
+              batch: int = 2_000, editions: Mapping[str, Mapping] | None = None
+              ) -> Iterator[RenderJob | tuple[int, dict]]:
+    """Per account, in order: a :class:`RenderJob`, or ``(seq, row)`` for a final row (unchanged / failed /
+    held_out).
+
+    ``editions`` (from ``loop.assign.plan_editions``): per account in an experiment, its
+    ``experiment``, ``edition``, ``held_out`` and the edition's template ``context`` (part of the
+    content hash, so an edition change re-renders exactly the offers it touches); a held-out account
+    gets a ``held_out`` row with its ``held_out_no`` and no PDF.
+
+    ``previous``: each account's last successful offer (``Warehouse.previous_offers``). Its file is in
+    the row's ``folder`` column when there is one (the folder of the run that made it: any earlier
+    nightly run or campaign), else in ``previous_dir``, else in ``out_dir``; an unchanged offer is
+    hard-linked (or copied) from there into ``out_dir`` instead of rendered, and keeps its whole row
+    (its offer number and dates: the ones printed on the PDF the customer holds).
+    """
+    out_dir = Path(out_dir)
+    prev_dir = Path(previous_dir) if previous_dir is not None else out_dir
+    branding = branding or load_branding()
+    tversion = template_version(branding.fingerprint())
+    offer_hash = content_hasher(assumptions, rules_version, tversion)
+    set_name = assumption_values(assumptions)[0]
+    sha = assumptions.get("sha256") if isinstance(assumptions.get("sha256"), str) else ""
+    set_label = f"{set_name}@{sha[:8]}" if sha else set_name
+    issue_date = issue_date or _dt.datetime.now(TIMEZONE).date()
+    prev = _previous_index(previous)
+    seen_ids: set[str] = set()
+    seen_names: dict[str, str] = {}
+    joined = _joined(accounts, results, scenarios, segments)
+    seq = -1
+    for frame in joined.iter_slices(batch):
+        for row in frame.iter_rows(named=True):
+            seq += 1
+            account_id = row["account_id"]
+            if account_id is None or account_id in seen_ids:
+                yield seq, _row(account_id, "failed", error="duplicate or missing account_id in this run")
+                continue
+            seen_ids.add(account_id)
+            assigned = (editions or {}).get(account_id) or {}
+            arm = {"experiment": assigned.get("experiment"), "edition": assigned.get("edition")}
+            if assigned.get("held_out"):
+                yield seq, {**_row(account_id, OfferStatus.HELD_OUT.value), **arm,
+                            "offer_no": assigned.get("held_out_no"), "issued_on": issue_date.isoformat(),
+                            "valid_until": None}
+                continue
+            try:
+                name = offer_filename(account_id)
+            except ValueError as exc:
+                yield seq, _row(account_id, "failed", error=_error_text(exc))
+                continue
+            if seen_names.setdefault(name.casefold(), account_id) != account_id:   # 64-bit hash collision
+                yield seq, _row(account_id, "failed",
+                                error=f"file name {name} collides with account {seen_names[name.casefold()]!r}")
+                continue
+            try:
+                offer = build_offer(row["account"], row["result"], row["scenarios"] or [], row["segment"],
+                                    playbooks, assumptions)
+                if assigned.get("context"):
+                    offer = _with_edition(offer, assigned["context"])
+                chash = offer_hash(offer)
+            except Exception as exc:   # one account's bad data must not stop the run
+                _remove_stale(out_dir, name)
+                yield seq, _row(account_id, "failed", error=_error_text(exc))
+                continue
+            old = prev.get(account_id)
+            if old and old.get("content_hash") == chash and old.get("path") == name and old.get("sha256"):
+                final = out_dir / name
+                source = (Path(old["folder"]) if old.get("folder") else prev_dir) / name
+                if _file_sha256(source) == old["sha256"] and _reuse(source, final, old["sha256"]):
+                    size = final.stat().st_size
+                    pages = old.get("pages")       # WeasyPrint's own count, recorded when it was rendered
+                    row = _unchanged_row(old, path=name, sha256=old["sha256"], size=size, pages=pages,
+                                         chash=chash)
+                    # a file rendered before offer numbers were stored carries the one offer_meta derived
+                    # from its hash
+                    row.update(arm, offer_no=old.get("offer_no") or offer_meta(
+                        run_id, rules_version, set_label, chash, issue_date)["offer_no"])
+                    yield seq, row
+                    continue
+            meta = offer_meta(run_id, rules_version, set_label, chash, issue_date)
+            offer_no = make_offer_no(account_id, chash, issue_date)
+            valid_until = issue_date + _dt.timedelta(days=VALID_DAYS)
+            meta.update(offer_no=offer_no, valid_until=valid_until.isoformat())
+            yield RenderJob(seq, account_id, name, chash, {"offer": offer, "meta": meta},
+                            {**arm, "offer_no": offer_no, "issued_on": issue_date.isoformat(),
+                             "valid_until": valid_until.isoformat()})
+
+
+def _with_edition(offer: dict, edition: Mapping) -> dict:
+    """The offer with its edition's emphasis: ``offer.edition`` for the templates (headline, section
+    order) and the edition's promotion among the offer's promotions."""
+    offer = {**offer, "edition": dict(edition)}
+    if edition.get("promotion") and isinstance(offer.get("green"), dict):
+        green = dict(offer["green"])
+        green["promotions"] = [*(green.get("promotions") or []), edition["promotion"]]
+        offer["green"] = green
+    return offer
+
+
+def plan_offers(*args, **kwargs) -> OfferPlan:
+    """:func:`iter_plan` collected into lists (for distributing the jobs yourself)."""
+    plan = OfferPlan()
+    for item in iter_plan(*args, **kwargs):
+        (plan.jobs if isinstance(item, RenderJob) else plan.rows).append(item)
+    return plan
+
+

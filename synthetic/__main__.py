@@ -1,0 +1,3 @@
+from synthetic.customers import main
+
+raise SystemExit(main())
