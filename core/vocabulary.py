@@ -42,6 +42,7 @@ class OfferStatus(StrEnum):
     RENDERED = "rendered"
     UNCHANGED = "unchanged"
     FAILED = "failed"
+    HELD_OUT = "held_out"     # a control account of an experiment: a row, a held-out number, no PDF (loop.md)
 
 
 SEGMENT_CODES: tuple[str, ...] = tuple(s.value for s in Segment)

@@ -10,7 +10,7 @@ import polars as pl
 
 CUSTOMER_TYPES = {"large_industrial": "大工业", "general_commercial": "一般工商业", "residential": "居民"}
 PV_MODES = {"self": "企业自投", "third_party": "第三方投资", "none": "不建光伏"}
-OFFER_STATUSES = {"rendered": "已生成", "unchanged": "未变（沿用）", "failed": "失败"}
+OFFER_STATUSES = {"rendered": "已生成", "unchanged": "未变（沿用）", "failed": "失败", "held_out": "对照组（不发）"}
 RUN_KINDS = {"nightly": "夜间", "campaign": "营销活动", "adhoc": "临时"}
 
 COLUMNS = {

@@ -219,6 +219,9 @@ def demo(
     out.print("\n[bold]Three queries to try[/]")
     for title, sql in DEMO_QUERIES:
         out.print(f"  # {title}\n  ./gp query \"{sql}\"", highlight=False, soft_wrap=True)
+    if summary.get("offers_folder"):
+        from flows.responses_cli import demo_loop
+        guarded(lambda: demo_loop(summary))
 
 
 @app.command()
@@ -329,6 +332,8 @@ cli_operations.register(app)   # gp backup, gp restore
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: time and memory, side by side with baselines.")
 app.add_typer(bench_app, name="bench")
+from flows.responses_cli import responses_app  # noqa: E402  (gp responses …: the closed loop)
+app.add_typer(responses_app, name="responses")
 
 
 def _bench(module, json_out: Optional[Path], *args, **kwargs) -> None:

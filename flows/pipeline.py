@@ -32,6 +32,7 @@ class RunSummary:
     rows_rejected: int
     segments: list[dict] = field(default_factory=list)      # segment, accounts, kWh, green cost low/high
     offers: dict[str, int] = field(default_factory=dict)    # status -> count
+    funnel: list[dict] = field(default_factory=list)        # offer_funnel: all, by segment and edition
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -94,11 +95,25 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
         run_id = run.run_id
     log.info("run %s published to %s", run_id, settings.db)
     remove_pruned_folders(run.pruned, out_root, warehouse)
+    funnel = _loop_after_run(settings, config) if settings.render_pdf else []
     summary = RunSummary(run_id=run_id, kind=kind, campaign=campaign, db=str(settings.db), offers_folder=offers_folder,
                       rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height,
-                      segments=segment_table(segments, model.results), offers=offer_counts)
+                      segments=segment_table(segments, model.results), offers=offer_counts, funnel=funnel)
     publish_summary_artifact(summary, manager_receipt(summary, segments, model.results, rejects, config))
     return summary
+
+
+def _loop_after_run(settings: RunSettings, config: steps.Configuration) -> list[dict]:
+    """The loop's views and A/B statistics over the new offers (loop.md), and the funnel to show."""
+    from flows.responses import funnel_rows
+    from loop.store import refresh_after_run
+    if config.loop is None:
+        return []
+    try:
+        refresh_after_run(settings.db, config.loop, lock_timeout_s=max(settings.lock_timeout_s, 60))
+    except Exception as exc:  # noqa: BLE001 - the run is published; the next run or import refreshes the loop
+        get_run_logger().warning("the loop's views and A/B statistics were not refreshed: %s", exc)
+    return funnel_rows(settings.db)
 
 
 def manager_receipt(summary: RunSummary, segments: pl.DataFrame, results: pl.DataFrame, rejects: pl.DataFrame,
@@ -110,10 +125,14 @@ def manager_receipt(summary: RunSummary, segments: pl.DataFrame, results: pl.Dat
         changes = run_query(Path(summary.db), "SELECT previous_segment, segment FROM segment_changes") \
             if summary.kind == "nightly" else None
         facts = receipt_facts(segments, results, rejects, config.segmentation.playbooks, changes)
-        return receipt_markdown(summary, facts)
+        markdown = receipt_markdown(summary, facts)
     except Exception as exc:  # noqa: BLE001 - the run is published; a missing receipt must not fail it
         get_run_logger().warning("run summary for managers not built: %s", exc)
         return None
+    if summary.funnel:
+        from flows.responses import funnel_markdown
+        markdown += ("\n\n### 报价转化漏斗（历次已发报价，按发送时的细分与版本）\n\n" + funnel_markdown(summary.funnel))
+    return markdown
 
 
 def summary_markdown(summary: RunSummary) -> str:
@@ -131,6 +150,10 @@ def summary_markdown(summary: RunSummary) -> str:
         lines.append(f"| {row['segment']} | {row['accounts']:,} | {row['grid_kwh']:,.0f} | {row['bill_yuan']:,.0f} | "
                      f"{row['green_cost_low_yuan']:,.0f} | {row['green_cost_high_yuan']:,.0f} | "
                      f"{(row['co2_reduction_t'] or 0):,.1f} |")
+    if summary.funnel:
+        from flows.responses import funnel_markdown
+        lines += ["", "### Offer funnel (all offers sent so far, by the segment and edition they were sent in)", "",
+                  funnel_markdown(summary.funnel)]
     return "\n".join(lines)
 
 

@@ -98,7 +98,8 @@ def receipt_markdown(summary, facts: ReceiptFacts) -> str:
         counts = summary.offers or {}
         lines.append(f"- PDF 报价：新生成 {num(counts.get('rendered', 0))} 份，未变化沿用 "
                      f"{num(counts.get('unchanged', 0))} 份，失败 {num(counts.get('failed', 0))} 份"
-                     f"（报价文件夹「{os.path.basename(str(summary.offers_folder).rstrip('/'))}」）")
+                     + (f"，对照组不发 {num(counts['held_out'])} 户" if counts.get("held_out") else "")
+                     + f"（报价文件夹「{os.path.basename(str(summary.offers_folder).rstrip('/'))}」）")
     else:
         lines.append("- 本次未生成 PDF 报价")
     lines.append(f"- 看板：{dashboard_url()}（明细、下载报价、导出 Excel）")

@@ -7,6 +7,7 @@ make no stable cache key, and every run must recompute from its own input.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import errno
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from gpengine.assumptions import AssumptionSet, load_assumptions
 from gpengine.model import ModelOutput, compute
 from gpengine.reference import Reference, load_reference
 from intake.validate import Validated, load_accounts
+from loop.config import LoopConfig, load_loop_config
 from offers.branding import Branding, load_branding_file
 from segmentation import load_segmentation_config, segment_accounts
 from segmentation.config import SegmentationConfig
@@ -33,6 +35,7 @@ class Configuration:
     segmentation: SegmentationConfig
     branding: Branding
     branding_sha256: str
+    loop: LoopConfig | None = None      # offer editions and experiments (data/loop/editions.yaml)
 
     def record(self, input_files: dict[str, str] | None = None) -> dict:
         """What ``runs.assumptions`` stores: every value used, with the hash of every data file.
@@ -40,11 +43,13 @@ class Configuration:
         ``input_files``: the data files the customer list was read with (the column aliases,
         ``Validated.data_files``); ``data_files`` then lists every data file that shaped the run
         that the other entries do not (the assumption set's hash is ``sha256``, the reference and
-        segmentation files are under their own keys, the reps and offer settings under ``offer_files``)."""
+        segmentation files are under their own keys, the reps and offer settings under ``offer_files``, the
+        loop's files under ``loop_files``)."""
         from offers.reps import offer_files_record
+        extra = {"loop_files": self.loop.record()} if self.loop is not None else {}
         return {**self.assumptions.record(), "reference": self.reference.describe(),
                 "segmentation_files": self.segmentation.files, "offer_files": offer_files_record(),
-                "data_files": {"branding.yaml": self.branding_sha256, **(input_files or {})}}
+                "data_files": {"branding.yaml": self.branding_sha256, **(input_files or {})}, **extra}
 
 
 # OSErrors that another attempt five seconds later cannot cure: retrying only delays the clear message.
@@ -70,7 +75,8 @@ def _retry_if_transient(task, task_run, state) -> bool:
 def load_configuration(assumptions: str | None, overrides: dict | None = None) -> Configuration:
     """Reference data, the assumption set (with campaign overrides) and the segmentation files, validated."""
     chosen = load_assumptions(assumptions).with_overrides(**(overrides or {}))
-    return Configuration(load_reference(), chosen, load_segmentation_config(), *load_branding_file())
+    return Configuration(load_reference(), chosen, load_segmentation_config(), *load_branding_file(),
+                         load_loop_config())
 
 
 @task(name="load and validate customers", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_if_transient)
@@ -112,18 +118,25 @@ def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, c
     of worker processes, and write the folder's ``manifest.csv``. A failed offer is a row, not a failure.
 
     ``previous``: each account's last successful offer (``Warehouse.previous_offers``), with the folder of
-    the run that made it — whatever run that was (a nightly, a campaign, a custom run id)."""
+    the run that made it — whatever run that was (a nightly, a campaign, a custom run id). Accounts in an
+    experiment get their edition (``loop.assign.plan_editions``); a control account a ``held_out`` row."""
+    from loop.assign import plan_editions
     from offers import iter_plan, render_offers, write_manifest
+    from offers.render import TIMEZONE
 
+    issue_date = _dt.datetime.now(TIMEZONE).date()
+    editions = plan_editions(segments, config.loop, issue_date) if config.loop is not None else None
     inputs = (accounts, model.results, model.scenarios, segments, config.segmentation.playbooks,
               config.assumptions.record(), run_id, config.segmentation.rules_version, folder)
     if settings.dask_address:
         from flows.scaleout import render_with_dask
-        offers = render_with_dask(iter_plan(*inputs, previous, branding=config.branding), folder,
-                                  settings.dask_address)
+        offers = render_with_dask(iter_plan(*inputs, previous, branding=config.branding, issue_date=issue_date,
+                                            editions=editions), folder, settings.dask_address)
     else:
         offers = render_offers(*inputs, previous=previous, branding=config.branding, workers=settings.workers,
-                               progress=settings.progress, on_progress=on_progress)
+                               progress=settings.progress, on_progress=on_progress, issue_date=issue_date,
+                               editions=editions)
+    offers = offers.with_columns(pl.col("issued_on", "valid_until").str.to_date())   # ISO text -> DATE
     write_manifest(offers, accounts, segments, folder)
     counts = dict(offers.group_by("status").len().iter_rows())
     get_run_logger().info("offers in %s: %s", folder, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

@@ -26,6 +26,7 @@ from offers.reps import load_reps
 from offers.rows import _error_text, _row, _unchanged_row
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
+VALID_DAYS = 30               # an offer is valid this many days from its issue date (offers.md)
 
 
 @dataclass
@@ -38,6 +39,7 @@ class RenderJob:
     offer_no: str | None = None
     issued_on: _dt.date | None = None
     valid_until: _dt.date | None = None
+    extra: dict = field(default_factory=dict)   # the closed loop: experiment and edition
 
     def __post_init__(self) -> None:   # from a JSON batch file (distributed rendering) the dates are text
         for name in ("issued_on", "valid_until"):
@@ -47,7 +49,7 @@ class RenderJob:
 
 @dataclass
 class OfferPlan:
-    """What :func:`plan_offers` decided: jobs to render, and rows already final (unchanged/failed)."""
+    """What :func:`plan_offers` decided: jobs to render, and rows already final (unchanged/failed/held_out)."""
     jobs: list[RenderJob] = field(default_factory=list)
     rows: list[tuple[int, dict]] = field(default_factory=list)   # (seq, offers row)
 
@@ -81,13 +83,21 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
               playbooks: Mapping[str, Mapping], assumptions: Mapping[str, Any], run_id: str, rules_version: str,
               out_dir: Path, previous: pl.DataFrame | None = None, *, previous_dir: Path | None = None,
               branding: Branding | None = None, issue_date: _dt.date | None = None,
-              batch: int = 2_000) -> Iterator[RenderJob | tuple[int, dict]]:
-    """Per account, in order: a :class:`RenderJob`, or ``(seq, row)`` for a final row (unchanged / failed).
+              batch: int = 2_000, editions: Mapping[str, Mapping] | None = None
+              ) -> Iterator[RenderJob | tuple[int, dict]]:
+    """Per account, in order: a :class:`RenderJob`, or ``(seq, row)`` for a final row (unchanged / failed /
+    held_out).
+
+    ``editions`` (from ``loop.assign.plan_editions``): per account in an experiment, its
+    ``experiment``, ``edition``, ``held_out`` and the edition's template ``context`` (part of the
+    content hash, so an edition change re-renders exactly the offers it touches); a held-out account
+    gets a ``held_out`` row with its ``held_out_no`` and no PDF.
 
     ``previous``: each account's last successful offer (``Warehouse.previous_offers``). Its file is in
     the row's ``folder`` column when there is one (the folder of the run that made it: any earlier
     nightly run or campaign), else in ``previous_dir``, else in ``out_dir``; an unchanged offer is
-    hard-linked (or copied) from there into ``out_dir`` instead of rendered, and keeps its whole row.
+    hard-linked (or copied) from there into ``out_dir`` instead of rendered, and keeps its whole row
+    (its offer number and dates: the ones printed on the PDF the customer holds).
     """
     out_dir = Path(out_dir)
     prev_dir = Path(previous_dir) if previous_dir is not None else out_dir
@@ -113,6 +123,13 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                 yield seq, _row(account_id, "failed", error="duplicate or missing account_id in this run")
                 continue
             seen_ids.add(account_id)
+            assigned = (editions or {}).get(account_id) or {}
+            arm = {"experiment": assigned.get("experiment"), "edition": assigned.get("edition")}
+            if assigned.get("held_out"):
+                yield seq, {**_row(account_id, OfferStatus.HELD_OUT.value), **arm,
+                            "offer_no": assigned.get("held_out_no"), "issued_on": issue_date,
+                            "valid_until": None}
+                continue
             try:
                 name = offer_filename(account_id)
             except ValueError as exc:
@@ -126,6 +143,8 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                 offer = build_offer(row["account"], row["result"], row["scenarios"] or [], row["segment"],
                                     playbooks, assumptions,
                                     contact=reps.contact_for((row["account"] or {}).get("sales_rep")))
+                if assigned.get("context"):
+                    offer = _with_edition(offer, assigned["context"])
                 chash = offer_hash(offer)
             except Exception as exc:   # one account's bad data must not stop the run
                 _remove_stale(out_dir, name)
@@ -140,13 +159,26 @@ def iter_plan(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.DataF
                 if _file_sha256(source) == old["sha256"] and _reuse(source, final, old["sha256"]):
                     size = final.stat().st_size
                     pages = old.get("pages")       # WeasyPrint's own count, recorded when it was rendered
-                    yield seq, _unchanged_row(old, path=name, sha256=old["sha256"], size=size, pages=pages,
-                                              chash=chash)
+                    row = _unchanged_row(old, path=name, sha256=old["sha256"], size=size, pages=pages,
+                                         chash=chash)
+                    row.update(arm)   # the edition is part of the content hash: the same arm as before
+                    yield seq, row
                     continue
             meta = offer_meta(run_id, rules_version, set_label, chash, issue_date, account_id, valid_until=valid_until,
                               response_url_template=branding.response_url_template)
             yield RenderJob(seq, account_id, name, chash, {"offer": offer, "meta": meta}, meta["offer_no"],
-                            issue_date, valid_until)
+                            issue_date, valid_until, extra=arm)
+
+
+def _with_edition(offer: dict, edition: Mapping) -> dict:
+    """The offer with its edition's emphasis: ``offer.edition`` for the templates (headline, section
+    order) and the edition's promotion among the offer's promotions."""
+    offer = {**offer, "edition": dict(edition)}
+    if edition.get("promotion") and isinstance(offer.get("green"), dict):
+        green = dict(offer["green"])
+        green["promotions"] = [*(green.get("promotions") or []), edition["promotion"]]
+        offer["green"] = green
+    return offer
 
 
 def plan_offers(*args, **kwargs) -> OfferPlan:

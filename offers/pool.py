@@ -34,7 +34,7 @@ from offers.branding import Branding, load_branding
 from offers.diskfull import DiskFull
 from offers.linking import _remove_stale
 from offers.plan import RenderJob
-from offers.rows import _error_text, _row
+from offers.rows import _arm, _error_text, _row
 from offers.worker import init_worker, render_jobs
 
 RECYCLE_AFTER = 2_000   # documents per worker before it is replaced by a fresh process
@@ -160,8 +160,9 @@ def run_pool(pool: OfferPool, jobs: Iterator[RenderJob], rows: dict[int, dict], 
                                        "see the worker logs") from None
                 for job in chunk:
                     if len(chunk) == 1 and job.seq in suspects:
-                        rows[job.seq] = _row(job.account_id, "failed", chash=job.content_hash,
-                                             error="the render process died while rendering this offer")
+                        rows[job.seq] = {**_row(job.account_id, "failed", chash=job.content_hash,
+                                                error="the render process died while rendering this offer"),
+                                         **_arm(job.extra)}
                         _remove_stale(out_dir, job.path)
                     else:
                         suspects.add(job.seq)
@@ -169,7 +170,7 @@ def run_pool(pool: OfferPool, jobs: Iterator[RenderJob], rows: dict[int, dict], 
             except DiskFull:
                 raise                      # render_offers stops the pool, cancelling what is queued
             except Exception as exc:   # e.g. a result that cannot be sent back: the chunk fails, the run goes on
-                record(chunk, [_row(j.account_id, "failed", chash=j.content_hash, error=_error_text(exc))
-                               for j in chunk])
+                record(chunk, [{**_row(j.account_id, "failed", chash=j.content_hash, error=_error_text(exc)),
+                                **_arm(j.extra)} for j in chunk])
     if bar:
         bar.update(len(rows))

@@ -45,7 +45,8 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
                   out_dir: Path, previous: pl.DataFrame | None = None, workers: int = 2, progress: bool = False, *,
                   previous_dir: Path | None = None, branding: Branding | None = None,
                   issue_date: _dt.date | None = None, chunk_size: int = 8, pool: OfferPool | None = None,
-                  on_progress: Callable[[int, int], None] | None = None) -> pl.DataFrame:
+                  on_progress: Callable[[int, int], None] | None = None,
+                  editions: Mapping[str, Mapping] | None = None) -> pl.DataFrame:
     """Render every account's offer PDF into ``out_dir``; returns the ``offers`` frame (outputs.md).
 
     ``previous``: each account's last successful offer (``Warehouse.previous_offers``: its row and the
@@ -54,6 +55,7 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
     without one). ``workers``: render processes (ignored when ``pool`` is given).
     ``on_progress(done, total)``: called as offers complete; an exception it raises (the run was cancelled)
     stops the workers at once and propagates, as does a full disk (``DiskFull``).
+    ``editions``: per account in an experiment, its edition (``loop.assign.plan_editions``; see :func:`iter_plan`).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,8 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
     branding = branding or load_branding()
     rows: dict[int, dict] = {}
     planned = iter_plan(accounts, results, scenarios, segments, playbooks, assumptions, run_id, rules_version,
-                        out_dir, previous, previous_dir=previous_dir, branding=branding, issue_date=issue_date)
+                        out_dir, previous, previous_dir=previous_dir, branding=branding, issue_date=issue_date,
+                        editions=editions)
 
     def jobs_only() -> Iterator[RenderJob]:
         for item in planned:

@@ -12,13 +12,18 @@ OFFERS_SCHEMA: dict[str, pl.DataType] = {
     "bytes": pl.Int64,
     "pages": pl.Int64,
     "content_hash": pl.Utf8,
-    "status": pl.Utf8,        # rendered / unchanged / failed
+    "status": pl.Utf8,        # rendered / unchanged / failed / held_out
     "error": pl.Utf8,
     "warning": pl.Utf8,       # rendered, but with a problem worth knowing (a font left uncompacted: ≈ 5× larger)
-    "offer_no": pl.Utf8,      # printed on the PDF; an unchanged offer keeps its document's number and dates
+    # the closed loop (loop.md): which edition of which experiment; the document's number and dates (printed
+    # on the PDF; an unchanged offer keeps its document's number and dates)
+    "experiment": pl.Utf8,
+    "edition": pl.Utf8,
+    "offer_no": pl.Utf8,
     "issued_on": pl.Date,
     "valid_until": pl.Date,
 }
+ARM = ("experiment", "edition")   # what a failed job's row keeps of its RenderJob.extra
 _ERROR_MAX = 500
 
 
@@ -31,6 +36,11 @@ def _row(account_id: str, status: str, *, path: str | None = None, sha256: str |
     return {"account_id": account_id, "path": path, "sha256": sha256, "bytes": size, "pages": pages,
             "content_hash": chash, "status": status, "error": error, "warning": warning,
             "offer_no": src.get("offer_no"), "issued_on": src.get("issued_on"), "valid_until": src.get("valid_until")}
+
+
+def _arm(extra: dict) -> dict:
+    """A job's experiment and edition: what its row keeps even when the document failed."""
+    return {k: extra[k] for k in ARM if k in extra}
 
 
 def _error_text(exc: BaseException) -> str:

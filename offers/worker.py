@@ -14,7 +14,7 @@ from offers.branding import Branding
 from offers.diskfull import as_disk_full
 from offers.linking import _remove_stale
 from offers.plan import RenderJob
-from offers.rows import _error_text, _row
+from offers.rows import _arm, _error_text, _row
 
 _WORKER = None
 _FROZEN = False
@@ -56,14 +56,15 @@ def render_jobs(jobs: Iterable[RenderJob], out_dir: str | os.PathLike, branding:
             problems: list[str] = []
             data, pages = _WORKER.pdf(html, problems)
             atomic_write_bytes(out_dir / job.path, data)
-            rows.append(_row(job.account_id, "rendered", path=job.path, sha256=hashlib.sha256(data).hexdigest(),
-                             size=len(data), pages=pages, chash=job.content_hash,
-                             warning="; ".join(problems) or None, job=job))
+            rows.append({**_row(job.account_id, "rendered", path=job.path, sha256=hashlib.sha256(data).hexdigest(),
+                                size=len(data), pages=pages, chash=job.content_hash,
+                                warning="; ".join(problems) or None, job=job), **job.extra})
         except Exception as exc:
             _remove_stale(out_dir, job.path)
             if (full := as_disk_full(exc, out_dir)) is not None:
                 raise full from None        # every further offer would fail the same way: stop the run
-            rows.append(_row(job.account_id, "failed", chash=job.content_hash, error=_error_text(exc)))
+            rows.append({**_row(job.account_id, "failed", chash=job.content_hash, error=_error_text(exc)),
+                         **_arm(job.extra)})
         finally:
             _collect()
     return rows

@@ -1,8 +1,8 @@
 """Synthetic customers: the one generator of plausible, deterministic customer lists.
 
 Used by the product (``gp demo``'s offers, the sample in ``data/sample/``, and whatever needs made-up
-customers later, such as a response simulator), by the benchmarks and by the tests. It is a package of
-its own because it is none of the pipeline's stages: it *produces* input (``generate_customers``: the
+customers later — ``synthetic.responses``, the CRM response simulator of ``gp demo``'s loop), by the
+benchmarks and by the tests. It is a package of its own because it is none of the pipeline's stages: it *produces* input (``generate_customers``: the
 customer list as a user would give it) and, through ``intake``'s validation, the accounts a run works
 on (``accounts``). It sits just above ``intake`` in the layers, so every stage above may use it.
 

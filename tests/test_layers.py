@@ -1,9 +1,10 @@
 """Layers point one way (README "Layout"): every import of every product module — at the top or inside a
 function — goes to its own package or to a lower layer; none goes to ``benchmarks/`` or ``tests/``.
 
-    flows → dashboard → offers, warehouse → segmentation, gpengine, synthetic → intake → core
+    flows → dashboard, loop → offers, warehouse → segmentation, gpengine, synthetic → intake → core
 
-Packages on one level do not import each other (offers ↮ warehouse, segmentation ↮ gpengine).
+Packages on one level do not import each other (offers ↮ warehouse, segmentation ↮ gpengine,
+dashboard ↮ loop).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER = {"core": 0, "intake": 1, "gpengine": 2, "segmentation": 2, "synthetic": 2, "offers": 3, "warehouse": 3,
-         "dashboard": 4, "flows": 5}
+         "dashboard": 4, "loop": 4, "flows": 5}
 NEVER = ("benchmarks", "tests")
 
 

@@ -12,7 +12,7 @@ from core.vocabulary import (CUSTOMER_TYPE_CODES, OFFER_STATUS_CODES, PV_MODE_CO
                              SEGMENT_CODES, CustomerType, OfferStatus, PvMode, Segment)
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "intake", "gpengine", "segmentation", "synthetic", "offers", "warehouse", "flows")
+PACKAGES = ("core", "intake", "gpengine", "segmentation", "synthetic", "offers", "warehouse", "loop", "flows")
 VOCABULARIES = {"segments": SEGMENT_CODES, "PV modes": PV_MODE_CODES, "customer types": CUSTOMER_TYPE_CODES,
                 "repayments": REPAYMENT_CODES, "offer statuses": OFFER_STATUS_CODES}
 

@@ -25,7 +25,7 @@ RUN_KINDS = ("nightly", "campaign", "adhoc")
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 COUNT_COLUMNS = ("rows_read", "rows_accepted", "rows_rejected",
                  "offers_rendered", "offers_skipped", "offers_failed")
-OFFER_STATUSES = OFFER_STATUS_CODES
+OFFER_STATUSES = OFFER_STATUS_CODES   # held_out: an experiment's control arm, no PDF
 
 # runs: one row per run attempt. Timestamps are TIMESTAMPTZ (shown in the session's time zone).
 RUNS_COLUMNS: dict[str, str] = {
@@ -90,7 +90,9 @@ TABLES: dict[str, TableSpec] = {
         key=("account_id",),
         base={"account_id": pl.String, "path": pl.String, "sha256": pl.String, "bytes": pl.Int64,
               "pages": pl.Int64, "content_hash": pl.String, "status": pl.String, "error": pl.String,
-              "offer_no": pl.String, "issued_on": pl.Date, "valid_until": pl.Date},
+              # the closed loop (loop.md): experiment arm, and the document's number and dates
+              "experiment": pl.String, "edition": pl.String, "offer_no": pl.String,
+              "issued_on": pl.Date, "valid_until": pl.Date},
         required=("account_id", "status")),
 }
 

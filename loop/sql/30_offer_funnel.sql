@@ -1,0 +1,47 @@
+-- offer_funnel: offers sent -> responded -> meeting -> accepted, overall and by segment, edition,
+-- province, customer type, sales rep and campaign (dimension, value), with the conversion
+-- (accepted / sent) and its 95 % Wilson score interval (z = 1.959963984540054, no continuity
+-- correction; matches scipy.stats.binomtest(...).proportion_ci(method="wilson") to 1e-12).
+-- Stages: responded = ever answered with anything but no_response; meeting = ever met, or accepted;
+-- accepted = the standing outcome is accepted. Held-out (control) accounts are not sent offers.
+CREATE OR REPLACE VIEW offer_funnel AS
+WITH hist AS (
+    SELECT offer_no, bool_or(outcome <> 'no_response') AS responded,
+           bool_or(outcome IN ('meeting', 'accepted')) AS met
+    FROM responses GROUP BY offer_no),
+f AS (
+    SELECT o.*, coalesce(h.responded, false) AS responded,
+           coalesce(h.met, false) OR coalesce(c.outcome = 'accepted', false) AS met,
+           coalesce(c.outcome = 'accepted', false) AS accepted,
+           CASE WHEN c.outcome = 'accepted' THEN c.contracted_kwh END AS contracted_kwh
+    FROM loop_offers o
+    LEFT JOIN hist h ON h.offer_no = o.offer_no
+    LEFT JOIN responses_current c ON c.offer_no = o.offer_no
+    WHERE NOT o.held_out),
+long AS (
+    SELECT d.dimension, coalesce(d.value, '(none)') AS value, f.responded, f.met, f.accepted, f.contracted_kwh
+    FROM f CROSS JOIN UNNEST([
+        {'dimension': 'all', 'value': 'all'},
+        {'dimension': 'segment', 'value': f.segment},
+        {'dimension': 'edition', 'value': coalesce(f.edition, 'standard')},
+        {'dimension': 'province', 'value': f.province},
+        {'dimension': 'customer_type', 'value': f.customer_type},
+        {'dimension': 'sales_rep', 'value': f.sales_rep},
+        {'dimension': 'campaign', 'value': coalesce(f.campaign, '(nightly)')}]) AS t(d)),
+counts AS (
+    SELECT dimension, value, count(*) AS sent, count(*) FILTER (WHERE responded) AS responded,
+           count(*) FILTER (WHERE met) AS meeting, count(*) FILTER (WHERE accepted) AS accepted,
+           sum(contracted_kwh) AS contracted_kwh
+    FROM long GROUP BY dimension, value),
+w AS (
+    SELECT *, accepted / sent AS p, 1.959963984540054 AS z FROM counts)
+SELECT dimension, value, sent, responded, meeting, accepted, contracted_kwh,
+       responded / sent AS response_rate,
+       p AS conversion,
+       greatest(0.0, (p + z * z / (2 * sent) - z * sqrt(p * (1 - p) / sent + z * z / (4 * sent * sent)))
+                     / (1 + z * z / sent)) AS conversion_low,
+       least(1.0, (p + z * z / (2 * sent) + z * sqrt(p * (1 - p) / sent + z * z / (4 * sent * sent)))
+                  / (1 + z * z / sent)) AS conversion_high
+FROM w
+ORDER BY CASE dimension WHEN 'all' THEN 0 WHEN 'segment' THEN 1 WHEN 'edition' THEN 2 WHEN 'province' THEN 3
+                        WHEN 'customer_type' THEN 4 WHEN 'sales_rep' THEN 5 ELSE 6 END, value;
