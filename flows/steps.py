@@ -136,7 +136,6 @@ def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, c
         offers = render_offers(*inputs, previous=previous, branding=config.branding, workers=settings.workers,
                                progress=settings.progress, on_progress=on_progress, issue_date=issue_date,
                                editions=editions)
-    offers = offers.with_columns(pl.col("issued_on", "valid_until").str.to_date())   # ISO text -> DATE
     write_manifest(offers, accounts, segments, folder)
     counts = dict(offers.group_by("status").len().iter_rows())
     get_run_logger().info("offers in %s: %s", folder, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
