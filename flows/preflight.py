@@ -25,7 +25,8 @@ def wait_for_writer_lock(db: Path, wait_s: float, log=None) -> None:
         holder = describe_holder(read_holder(lock))
         if time.monotonic() >= deadline:
             waited = f"; waited {wait_s:g} s" if wait_s else ""
-            raise WarehouseBusy(f"{db}: another run is writing this warehouse: {holder}{waited}. Try again when it "
+            raise WarehouseBusy(f"{db}: another run is writing this warehouse: {holder}, holding {lock}{waited}. "
+                                "Try again when it "
                                 "has finished, or let this run wait for it: gp run/campaign --wait SECONDS "
                                 "(a served run: the lock_timeout_s parameter)", read_holder(lock))
         if log is not None and not said:

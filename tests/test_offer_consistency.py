@@ -104,7 +104,7 @@ def test_the_check_fails_when_the_recommendation_names_the_wrong_mode(sample_run
 
 @pytest.mark.slow
 def test_every_offer_of_300_synthetic_accounts_agrees_with_the_database(prefect_harness, tmp_path):
-    from intake import generate_customers
+    from synthetic import generate_customers
 
     customers = tmp_path / "synthetic.csv"
     generate_customers(300, seed=12).write_csv(customers)

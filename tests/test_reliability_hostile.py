@@ -124,7 +124,9 @@ def test_file_names_stay_inside_the_run_folder_and_never_collide(hostile_run, ca
     # the folder holds exactly the offers and the manifest; nothing was written anywhere else
     assert sorted(p.name for p in run_folder.iterdir()) == sorted([*paths.values(), "manifest.csv"])
     everything = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-    expected = {"customers.csv", "gp.duckdb", "gp.duckdb.lock", "out", "out/nested", "out/nested/hostile"}
+    # beside the database: its writer lock and the stamp saying the published file was read back whole
+    expected = {"customers.csv", "gp.duckdb", "gp.duckdb.lock", "gp.duckdb.verified", "out", "out/nested",
+                "out/nested/hostile"}
     assert set(everything) == expected | {f"out/nested/hostile/{n}" for n in [*paths.values(), "manifest.csv"]}
     assert not (folder / "etc").exists() and not (folder / "out" / "etc").exists()
     # the manifest names every file, with ids and names as data (never an Excel formula)
