@@ -8,7 +8,7 @@ Protected whatever their age: the latest successful full run (what ``latest_*`` 
 the latest successful run of any kind, the newest ``keep_runs`` successful runs, and the run being
 committed. Failed runs age out like any other. Deleting rows frees blocks inside the DuckDB file,
 which later runs reuse; the file is rewritten (compacted) at publish when most of it is free space
-(see ``store.py``).
+(see ``compaction.py`` and ``writer.py``).
 """
 from __future__ import annotations
 
