@@ -101,10 +101,11 @@ def test_nightly_flow_renders_on_the_cluster_and_a_rerun_links_every_offer(prefe
     summaries = [nightly(NightlyParameters(customers=customers, db=tmp_path / "gp.duckdb", out=tmp_path / "out",
                                            run_id=run_id, dask_address=cluster_address))
                  for run_id in ("first", "again")]
-    assert [s["offers"] for s in summaries] == [{"rendered": 6}, {"unchanged": 6}]
+    # the shipped experiment holds one of the six out as its control arm (data/loop/editions.yaml): no PDF
+    assert [s["offers"] for s in summaries] == [{"held_out": 1, "rendered": 5}, {"held_out": 1, "unchanged": 5}]
     with duckdb.connect(str(tmp_path / "gp.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT run_id, status, count(*) FROM offers GROUP BY ALL ORDER BY 1").fetchall() == [
-            ("again", "unchanged", 6), ("first", "rendered", 6)]
+        assert con.execute("SELECT run_id, status, count(*) FROM offers GROUP BY ALL ORDER BY 1, 2").fetchall() == [
+            ("again", "held_out", 1), ("again", "unchanged", 5), ("first", "held_out", 1), ("first", "rendered", 5)]
     for run_id in ("first", "again"):
         folder = tmp_path / "out" / run_id
-        assert len(list(folder.glob("*.pdf"))) == 6 and not (folder / ".jobs.jsonl").exists()
+        assert len(list(folder.glob("*.pdf"))) == 5 and not (folder / ".jobs.jsonl").exists()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import warehouse_frames as synthetic
@@ -125,6 +125,7 @@ def test_format_table_neutralises_terminal_escapes_in_data():
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=30), st.one_of(st.none(), st.floats(allow_nan=False),
                                                            st.integers(-10**12, 10**12))), min_size=1, max_size=8))
+@example([("line\u2028separator", None), ("para\u2029graph", 1)])   # Unicode line breaks broke a row in two
 def test_format_table_rows_always_line_up(rows):
     df = pl.DataFrame({"文本": [r[0] for r in rows], "value": [r[1] if isinstance(r[1], float) else None for r in rows],
                        "n": [r[1] if isinstance(r[1], int) else None for r in rows]},

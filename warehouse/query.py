@@ -197,10 +197,11 @@ def _cell(v: Any) -> str:
 
 
 def _printable(text: str) -> str:
-    """Line breaks and tabs become spaces; other control and format characters (terminal escape
-    sequences, bidi overrides — possible in customer names) become U+FFFD."""
+    """Line breaks (also Unicode's line and paragraph separators) and tabs become spaces; other control and
+    format characters (terminal escape sequences, bidi overrides — possible in customer names) become U+FFFD."""
     text = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
-    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
+    return "".join(" " if unicodedata.category(ch) in ("Zl", "Zp") else
+                   "\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
 
 
 def format_table(df: pl.DataFrame, *, max_rows: int = 50, max_col_width: int = 40) -> str:
