@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from hypothesis import settings
@@ -28,4 +29,36 @@ def prefect_harness():
     # Prefect console line would print "--- Logging error ---" with a traceback into other tests' output)
     setup_logging()
     with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+# Tests of reliability and offer consistency check every account's offer; the shipped experiment
+# (data/loop/editions.yaml) holds a control arm's accounts out (no PDF). Those modules run on a copy of
+# data/ without experiments — the loop's own tests (test_loop*.py) and the flows use the shipped file.
+WITHOUT_EXPERIMENTS = ("test_reliability_hostile", "test_reliability_pipeline", "test_reliability_faults",
+                       "test_reliability_concurrency", "test_offer_consistency")
+
+
+@pytest.fixture(scope="session")
+def data_without_experiments(tmp_path_factory):
+    import yaml
+
+    from core.datafiles import data_dir
+    copy = tmp_path_factory.mktemp("data-without-experiments") / "data"
+    shutil.copytree(data_dir(), copy, ignore=shutil.ignore_patterns("warehouse"))
+    editions = copy / "loop" / "editions.yaml"
+    doc = yaml.safe_load(editions.read_text(encoding="utf-8"))
+    doc["experiments"] = {}
+    editions.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return copy
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_experiment_where_every_offer_is_checked(request):
+    """Module-scoped and autouse, so it is in place before the modules' own module-scoped runs."""
+    if request.module.__name__.rsplit(".", 1)[-1] not in WITHOUT_EXPERIMENTS:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GREENPOWER_DATA", str(request.getfixturevalue("data_without_experiments")))
         yield

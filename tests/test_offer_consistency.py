@@ -30,8 +30,11 @@ def _nightly(customers: Path, folder: Path, run_id: str, assumptions: str | None
 
 
 @pytest.fixture(scope="session")
-def sample_run(prefect_harness, tmp_path_factory):
-    return _nightly(SAMPLE, tmp_path_factory.mktemp("consistency"), "consistency-sample")
+def sample_run(prefect_harness, tmp_path_factory, data_without_experiments):
+    # every account gets an offer here: no experiment holds a control arm out (conftest.py)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GREENPOWER_DATA", str(data_without_experiments))
+        return _nightly(SAMPLE, tmp_path_factory.mktemp("consistency"), "consistency-sample")
 
 
 def _check_all(out: Path, run: dict, rows: list[dict]) -> dict[str, list[str]]:
