@@ -400,13 +400,9 @@ def _kind(raw: bytes) -> str:
     return "csv"
 
 
-def read_customer_file(path: str | Path, sheet: str | int | None = None, *,
-                       colmap: ColumnMap | None = None) -> RawTable:
-    """Read a customer list as text with contract column names; see the module docstring.
-
-    ``sheet``: Excel only — a sheet name (or 0-based number); default the first sheet.
-    Raises :class:`InputFileError` when the file cannot be read as a customer table.
-    """
+def read_input_bytes(path: str | Path) -> bytes:
+    """The bytes of an input file (a customer list, a CRM export); one clear error naming the file when it
+    is missing, a folder, unreadable or empty."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -416,6 +412,18 @@ def read_customer_file(path: str | Path, sheet: str | int | None = None, *,
         raise InputFileError(path, f"it cannot be opened ({exc.strerror or exc})") from None
     if _BLANK_FILE.fullmatch(raw):
         raise InputFileError(path, "the file is empty")
+    return raw
+
+
+def read_customer_file(path: str | Path, sheet: str | int | None = None, *,
+                       colmap: ColumnMap | None = None) -> RawTable:
+    """Read a customer list as text with contract column names; see the module docstring.
+
+    ``sheet``: Excel only — a sheet name (or 0-based number); default the first sheet.
+    Raises :class:`InputFileError` when the file cannot be read as a customer table.
+    """
+    path = Path(path)
+    raw = read_input_bytes(path)
     colmap = colmap or load_column_map()
     kind = _kind(raw)
     named = _EXTENSION_KIND.get(path.suffix.lower())

@@ -38,6 +38,7 @@ from intake.columns import header_key, value_key
 from intake.encoding import decode_text
 from intake.errors import InputFileError
 from intake.load import _kind as file_kind          # the customer list's format sniffing (magic bytes)
+from intake.load import _first_line, _reraise_unless_library_failure, read_input_bytes
 from loop.config import LoopConfig, load_loop_config
 from loop.store import loop_transaction, new_import_id
 from loop.views import create_loop_views, refresh
@@ -110,14 +111,7 @@ def read_response_file(path: str | Path, colmap: ResponseColumns) -> tuple[pl.Da
     import hashlib
 
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise InputFileError(path, "it is a folder, not a file") from None
-    except OSError as exc:
-        raise InputFileError(path, f"it cannot be opened ({exc.strerror or exc})") from None
-    if not raw.strip():
-        raise InputFileError(path, "the file is empty")
+    raw = read_input_bytes(path)
     kind = file_kind(raw)
     try:
         if kind == "excel":
@@ -130,8 +124,9 @@ def read_response_file(path: str | Path, colmap: ResponseColumns) -> tuple[pl.Da
                                 truncate_ragged_lines=True)
     except InputFileError:
         raise
-    except Exception as exc:  # noqa: BLE001 - the library's own words, on one line
-        raise InputFileError(path, f"it is not a readable {kind} table: {str(exc).splitlines()[0][:200]}") from None
+    except BaseException as exc:  # noqa: BLE001 - a reader's error or panic about the file, on one line;
+        _reraise_unless_library_failure(exc)   # a cancelled import or a bug passes through (as for customer lists)
+        raise InputFileError(path, f"it is not a readable {kind} table: {_first_line(exc)}") from None
     found: dict[str, str] = {}
     for name in frame.columns:
         key = header_key(re.sub(r"[(（\[【].*$", "", name)) or header_key(name)
