@@ -21,6 +21,7 @@ from typing import Iterator
 
 import duckdb
 
+from loop.leads.tables import ensure_lead_tables
 from warehouse import publish as files
 from warehouse import storage
 from warehouse.errors import WarehouseError
@@ -50,6 +51,7 @@ def ensure_loop_tables(con: duckdb.DuckDBPyConnection) -> None:
     ensure_schema(con)   # offers needs its loop columns even in a warehouse no new run has written yet
     for ddl in LOOP_TABLES.values():
         con.execute(ddl)
+    ensure_lead_tables(con)
 
 
 @contextmanager

@@ -124,3 +124,90 @@ def to_crm_export(responses: pl.DataFrame, chinese: bool = True) -> pl.DataFrame
     if chinese:
         out = out.with_columns(pl.col("outcome").replace(OUTCOME_ZH)).rename(HEADERS_ZH)
     return out
+
+
+# ---------------------------------------------------------------- offer histories for the lead model
+
+CONVERTER_BOOST = 0.35
+MEETING_BOOST = 0.10
+FLAT_RATE = 0.08
+
+
+def simulate_history(accounts: pl.DataFrame, *, periods: int = 5, start: dt.date = dt.date(2026, 1, 1),
+                     seed: int = 0, signal: bool = True, offer_share: float = 0.8,
+                     offer_no: Callable[[str, int, dt.date], str] | None = None) -> dict[str, pl.DataFrame]:
+    """Several months of offers and their CRM outcomes for the lead model's tests and benchmark.
+
+    ``accounts``: account_id, segment, is_exporter, re100_member, is_listed, bill_yuan, green_cost_low_yuan (one
+    row each). Each month (``periods`` of them from ``start``) every account gets an offer with
+    probability ``offer_share``, issued on day 1–10; value-oriented accounts get the ``savings_first``
+    or ``brand_first`` edition at random. Deterministic for the same inputs and seed.
+
+    With ``signal`` the acceptance probability is :func:`acceptance_probability` (segment base rate,
+    value to the customer, the edition effect) plus the **planted converters**: + 35 points for an
+    exporter, RE100 member or listed company whose offer saves money (``CONVERTER_BOOST``), + 10 points for an account
+    that had a meeting on an earlier offer before this one was issued (``MEETING_BOOST``). Without
+    ``signal`` every offer is accepted with the same probability (``FLAT_RATE``, 8 %), whatever the
+    account: a model can find nothing there.
+
+    Outcomes as :func:`simulate_responses`: a quarter of the non-accepting offers decline, a tenth get
+    a meeting then decline, the rest do not answer; an accepted offer has a meeting first half the time.
+    First answers come 1–12 days after issue, second answers 13–25 days after.
+
+    ``offer_no(account_id, period_index, issued_on)`` numbers the offers (e.g. with
+    ``offers.offer_number.make_offer_no``); by default ``H<period>-<account_id>``.
+
+    Returns ``offers`` (offer_no, account_id, issued_on, valid_until, edition, held_out, period_index) and
+    ``responses`` (offer_no, account_id, outcome, responded_on).
+    """
+    acc = accounts.select("account_id", "segment", "is_exporter", "re100_member", "is_listed", "bill_yuan",
+                          "green_cost_low_yuan").unique("account_id", keep="first").sort("account_id")
+    n = acc.height
+    rng = np.random.default_rng(seed)
+    saving = ((pl.col("bill_yuan") - pl.col("green_cost_low_yuan")) / pl.col("bill_yuan"))
+    ids = acc["account_id"].to_numpy()
+    value = acc["segment"].to_numpy() == "value_oriented"
+    converter = acc.select((pl.any_horizontal(pl.col("is_exporter", "re100_member", "is_listed").fill_null(False))
+                            & (saving > 0).fill_null(False)).alias("c"))["c"].to_numpy()
+    met_by = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")   # first meeting date so far
+    offers, responses = [], []
+    for k in range(periods):
+        month = dt.date(start.year + (start.month - 1 + k) // 12, (start.month - 1 + k) % 12 + 1, 1)
+        sent = rng.random(n) < offer_share
+        issued = np.datetime64(month) + rng.integers(0, 10, n).astype("timedelta64[D]")
+        edition = np.where(value, np.where(rng.random(n) < 0.5, "savings_first", EDITION), None)
+        u, kind, d1, d2, extra = (rng.random(n) for _ in range(5))
+        frame = acc.with_columns(pl.Series("edition", edition.tolist(), dtype=pl.String))
+        if signal:
+            p = frame.select(acceptance_probability(pl.col("segment"), saving, pl.col("edition"),
+                                                    pl.col("is_exporter")).alias("p"))["p"].to_numpy()
+            p = p + CONVERTER_BOOST * converter + MEETING_BOOST * (met_by < issued)
+        else:
+            p = np.full(n, FLAT_RATE)
+        p = np.clip(p, 0, 1)
+        accepted = u < p
+        rest = (u - p) / np.where(p < 1, 1 - p, 1)
+        declined = ~accepted & (rest < 0.25)
+        met_declined = ~accepted & (rest >= 0.25) & (rest < 0.35)
+        first = issued + (1 + d1 * 12).astype("timedelta64[D]")
+        second = issued + (13 + d2 * 12).astype("timedelta64[D]")
+        days = issued.astype(dt.date)
+        numbers = np.array([offer_no(a, k, d) if offer_no else f"H{k:02d}-{a}" for a, d in zip(ids, days)],
+                           dtype=object)
+        for mask, outcome, day in ((sent & declined, "declined", first), (sent & met_declined, "meeting", first),
+                                   (sent & met_declined, "declined", second),
+                                   (sent & accepted & (extra < 0.5), "meeting", first),
+                                   (sent & accepted, "accepted", second)):
+            responses.append(pl.DataFrame({"offer_no": numbers[mask].tolist(), "account_id": ids[mask],
+                                           "outcome": outcome, "responded_on": day[mask]}))
+        had_meeting = sent & (met_declined | (accepted & (extra < 0.5)))
+        met_by = np.where(had_meeting & np.isnat(met_by), first, met_by)
+        offers.append(pl.DataFrame({"offer_no": numbers[sent].tolist(), "account_id": ids[sent], "issued_on": issued[sent],
+                                    "valid_until": issued[sent] + np.timedelta64(30, "D"),
+                                    "edition": pl.Series(edition[sent].tolist(), dtype=pl.String),
+                                    "period_index": k}))
+    out_offers = pl.concat(offers).with_columns(pl.col("issued_on", "valid_until").cast(pl.Date),
+                                                pl.lit(False).alias("held_out"))
+    out_responses = (pl.concat(responses).with_columns(pl.col("responded_on").cast(pl.Date))
+                     .sort("responded_on", "offer_no"))
+    return {"offers": out_offers, "responses": out_responses}
