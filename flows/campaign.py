@@ -9,6 +9,7 @@ import flows.environment  # noqa: F401  (Prefect settings before Prefect loads)
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -42,6 +43,9 @@ class CampaignParameters(RunSettings):
     accounts_file: Path | None = Field(default=None, description="Only the account ids listed in this file "
                                                                  "(one per line, or a CSV with an account_id column)")
     gec_price: float | None = Field(default=None, ge=0, description="Override the GEC price (元 per certificate)")
+    top: int | None = Field(default=None, ge=1, description="Only the N best accounts of the selection by `by`")
+    by: Literal["lead_score"] = Field(default="lead_score", description="What --top ranks by: the lead score of "
+                                                                        "the latest nightly run")
 
     @field_validator("customers", "accounts_file")
     @classmethod
@@ -110,7 +114,28 @@ def select_accounts(accounts: pl.DataFrame, segments: pl.DataFrame, params: Camp
         keep &= pl.col("annual_kwh") >= params.min_kwh
     if params.accounts_file is not None:
         keep &= pl.col("account_id").is_in(read_account_list(params.accounts_file))
-    return accounts.filter(keep)
+    selected = accounts.filter(keep)
+    if params.top is not None:
+        selected = top_by_lead_score(selected, params.db, params.top)
+    return selected
+
+
+LEAD_SCORES_SQL = """SELECT l.account_id, l.score FROM lead_scores l JOIN latest_run r ON r.run_id = l.run_id"""
+
+
+def top_by_lead_score(accounts: pl.DataFrame, db: Path, n: int) -> pl.DataFrame:
+    """The ``n`` accounts with the highest lead score of the latest nightly run (ties: account id);
+    accounts that run did not score come last."""
+    from warehouse import run_query
+    from warehouse.errors import QueryError
+    try:
+        scores = run_query(db, LEAD_SCORES_SQL)
+    except QueryError as e:
+        raise UserError(f"{db}: no lead scores to rank by (run the nightly job first): {e}") from None
+    if scores.height == 0:
+        raise UserError(f"{db}: the latest nightly run has no lead scores; run the nightly job (or gp leads train)")
+    return (accounts.join(scores, on="account_id", how="left")
+            .sort(["score", "account_id"], descending=[True, False], nulls_last=True).head(n).drop("score"))
 
 
 @task(name="latest accounts", cache_policy=NO_CACHE)

@@ -238,6 +238,8 @@ def campaign(
     min_kwh: Optional[float] = typer.Option(None, "--min-kwh", min=0, help="Minimum annual kWh"),
     accounts: Optional[Path] = typer.Option(None, "--accounts", help="File of account ids (one per line)"),
     gec_price: Optional[float] = typer.Option(None, "--gec-price", min=0, help="GEC price override, 元/certificate"),
+    top: Optional[int] = typer.Option(None, "--top", min=1, help="Only the N best of the selected accounts (--by)"),
+    by: str = typer.Option("lead_score", "--by", help="What --top ranks by: lead_score (the latest nightly run's)"),
     assumptions: Optional[str] = typer.Option(None, "--assumptions", help="Assumption set name or YAML file"),
     db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Folder for the offers"),
@@ -260,7 +262,7 @@ def campaign(
             params = CampaignParameters(
                 name=name, customers=customers, segments=segment, provinces=province, customer_types=customer_type,
                 industry_groups=industry_group, min_kwh=min_kwh, accounts_file=accounts, gec_price=gec_price,
-                assumptions=assumptions, out=out_dir, render_pdf=not no_pdf, workers=workers, lock_timeout_s=wait,
+                top=top, by=by, assumptions=assumptions, out=out_dir, render_pdf=not no_pdf, workers=workers, lock_timeout_s=wait,
                 progress=sys.stderr.isatty(), dask_address=dask, **({"db": db} if db else {}),
                 **retention_settings(retention_days, keep_runs, generations))
         except ValidationError as exc:
@@ -334,6 +336,9 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: time and memory,
 app.add_typer(bench_app, name="bench")
 from flows.responses_cli import responses_app  # noqa: E402  (gp responses …: the closed loop)
 app.add_typer(responses_app, name="responses")
+from flows.leads_cli import calls_command, leads_app  # noqa: E402  (gp leads …, gp calls: lead scores)
+app.add_typer(leads_app, name="leads")
+app.command("calls")(calls_command)
 
 
 def _bench(module, json_out: Optional[Path], *args, **kwargs) -> None:
@@ -414,6 +419,17 @@ def bench_scaleout(
     from flows.benchmarks import benchmark_module
     scaleout_bench = benchmark_module("scaleout_bench")
     _bench(scaleout_bench, json_out, docs, sorted(set(workers)))
+
+
+@bench_app.command("leads")
+def bench_leads(
+    accounts: int = typer.Option(1_000_000, "--accounts", min=100, help="Accounts to score"),
+    periods: int = typer.Option(2, "--periods", min=2, help="Months of offer history before the scored run"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
+) -> None:
+    """Lead scoring: features + predict + reasons + store for ACCOUNTS accounts of one run (goal < 20 s at 1M)."""
+    from flows.benchmarks import benchmark_module
+    _bench(benchmark_module("leads_bench"), json_out, accounts, periods)
 
 
 def main() -> None:  # pragma: no cover - console script entry

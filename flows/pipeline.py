@@ -95,7 +95,7 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
         run_id = run.run_id
     log.info("run %s published to %s", run_id, settings.db)
     remove_pruned_folders(run.pruned, out_root, warehouse)
-    funnel = _loop_after_run(settings, config) if settings.render_pdf else []
+    funnel = _loop_after_run(settings, config, kind)
     summary = RunSummary(run_id=run_id, kind=kind, campaign=campaign, db=str(settings.db), offers_folder=offers_folder,
                       rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height,
                       segments=segment_table(segments, model.results), offers=offer_counts, funnel=funnel)
@@ -103,17 +103,22 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
     return summary
 
 
-def _loop_after_run(settings: RunSettings, config: steps.Configuration) -> list[dict]:
-    """The loop's views and A/B statistics over the new offers (loop.md), and the funnel to show."""
+def _loop_after_run(settings: RunSettings, config: steps.Configuration, kind: str) -> list[dict]:
+    """The loop's views and A/B statistics over the new offers (loop.md) and, after a nightly run, the
+    lead scores of its accounts (one more publish for both); the funnel to show."""
     from flows.responses import funnel_rows
     from loop.store import refresh_after_run
-    if config.loop is None:
+    if config.loop is None or (kind == "campaign" and not settings.render_pdf):
         return []
+    timeout = max(settings.lock_timeout_s, 60)
     try:
-        refresh_after_run(settings.db, config.loop, lock_timeout_s=max(settings.lock_timeout_s, 60))
+        if kind != "campaign" and config.leads is not None:
+            steps.lead_scores(settings.db, config, refresh_views=settings.render_pdf, lock_timeout_s=timeout)
+        elif settings.render_pdf:
+            refresh_after_run(settings.db, config.loop, lock_timeout_s=timeout)
     except Exception as exc:  # noqa: BLE001 - the run is published; the next run or import refreshes the loop
-        get_run_logger().warning("the loop's views and A/B statistics were not refreshed: %s", exc)
-    return funnel_rows(settings.db)
+        get_run_logger().warning("the loop's views, A/B statistics or lead scores were not refreshed: %s", exc)
+    return funnel_rows(settings.db) if settings.render_pdf else []
 
 
 def manager_receipt(summary: RunSummary, segments: pl.DataFrame, results: pl.DataFrame, rejects: pl.DataFrame,

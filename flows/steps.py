@@ -21,6 +21,7 @@ from gpengine.model import ModelOutput, compute
 from gpengine.reference import Reference, load_reference
 from intake.validate import Validated, load_accounts
 from loop.config import LoopConfig, load_loop_config
+from loop.leads.config import LeadsConfig, load_leads_config
 from offers.branding import Branding, load_branding_file
 from segmentation import load_segmentation_config, segment_accounts
 from segmentation.config import SegmentationConfig
@@ -36,6 +37,7 @@ class Configuration:
     branding: Branding
     branding_sha256: str
     loop: LoopConfig | None = None      # offer editions and experiments (data/loop/editions.yaml)
+    leads: LeadsConfig | None = None    # lead scores: threshold, retraining, rule, reasons (data/loop/leads.yaml)
 
     def record(self, input_files: dict[str, str] | None = None) -> dict:
         """What ``runs.assumptions`` stores: every value used, with the hash of every data file.
@@ -47,6 +49,8 @@ class Configuration:
         loop's files under ``loop_files``)."""
         from offers.reps import offer_files_record
         extra = {"loop_files": self.loop.record()} if self.loop is not None else {}
+        if self.leads is not None:
+            extra["leads_file"] = self.leads.record()
         return {**self.assumptions.record(), "reference": self.reference.describe(),
                 "segmentation_files": self.segmentation.files, "offer_files": offer_files_record(),
                 "data_files": {"branding.yaml": self.branding_sha256, **(input_files or {})}, **extra}
@@ -76,7 +80,7 @@ def load_configuration(assumptions: str | None, overrides: dict | None = None) -
     """Reference data, the assumption set (with campaign overrides) and the segmentation files, validated."""
     chosen = load_assumptions(assumptions).with_overrides(**(overrides or {}))
     return Configuration(load_reference(), chosen, load_segmentation_config(), *load_branding_file(),
-                         load_loop_config())
+                         load_loop_config(), load_leads_config())
 
 
 @task(name="load and validate customers", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_if_transient)
@@ -140,3 +144,16 @@ def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, c
     counts = dict(offers.group_by("status").len().iter_rows())
     get_run_logger().info("offers in %s: %s", folder, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return offers
+
+
+@task(name="lead scores", cache_policy=NO_CACHE)
+def lead_scores(db: Path, config: Configuration, *, refresh_views: bool, lock_timeout_s: float) -> str:
+    """After a nightly run published: the loop's views (when it made offers), a retrain when enough new
+    outcomes arrived, and every account of the run scored (``loop.leads.store.after_run``)."""
+    from loop.leads.store import after_run
+
+    report = after_run(db, config.loop, config.leads, refresh_views=refresh_views, lock_timeout_s=lock_timeout_s)
+    text = report.describe()
+    get_run_logger().info("lead scores: %s", text)
+    return text
+

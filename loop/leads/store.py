@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,16 +210,37 @@ def score_frame(features: pl.DataFrame, config: LeadsConfig, model: LeadModel | 
         top_reasons(features, contrib, config.top_reasons))
 
 
-def score_run(con: duckdb.DuckDBPyConnection, config: LeadsConfig, run_id: str, today: dt.date) -> pl.DataFrame:
-    """Score every account of ``run_id`` as of ``today`` into ``lead_scores`` (replacing that run's rows)."""
+def score_run(con: duckdb.DuckDBPyConnection, config: LeadsConfig, run_id: str, today: dt.date,
+              timings: dict[str, float] | None = None) -> pl.DataFrame:
+    """Score every account of ``run_id`` as of ``today`` into ``lead_scores`` (replacing that run's rows).
+
+    ``timings``: filled with the seconds each step took (read, features, check, score, store)."""
+    clock = _Clock(timings)
     ensure_lead_tables(con)
     offers, responses = history(con)
-    feats = build_features(scoring_examples(con, run_id, today), offers, responses)
-    check_as_of(feats, responses, offers)
+    examples = scoring_examples(con, run_id, today)
     current = current_model(con)
+    clock.lap("read")
+    feats = build_features(examples, offers, responses)
+    clock.lap("features")
+    check_as_of(feats, responses, offers)
+    clock.lap("check")
     scored = score_frame(feats, config, current.model if current is not None else None)
+    clock.lap("score")
     write_scores(con, scored, run_id, today)
+    clock.lap("store")
     return scored
+
+
+class _Clock:
+    def __init__(self, into: dict[str, float] | None):
+        self.into, self.last = into, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.into is not None:
+            self.into[name] = now - self.last
+        self.last = now
 
 
 def write_scores(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, run_id: str, today: dt.date) -> None:
