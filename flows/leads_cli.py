@@ -48,7 +48,7 @@ def calls_command(
     out.print(f"{rep}: {calls.height:,} accounts, best first; scores: {kind}", highlight=False)
     from loop.leads.calls import HEADERS
     shown = calls.drop("score_kind").with_columns((calls["score"] * 100).round(1).alias("score"))
-    out.print(format_table(shown.rename({**HEADERS, "score": "签约可能性 %"}), max_rows=limit), highlight=False)
+    out.print(format_table(shown.rename({**HEADERS, "score": "签约可能性 %"}, strict=False), max_rows=limit), highlight=False)
     if xlsx is not None:
         guarded(lambda: write_call_list(calls, xlsx))
         out.print(f"call list written to {xlsx}")

@@ -122,16 +122,20 @@ def build_features(examples: pl.DataFrame, offers: pl.DataFrame, responses: pl.D
     return out.join(hist, on="_row", how="left").sort("_row").drop("_row")
 
 
-def check_as_of(features: pl.DataFrame, responses: pl.DataFrame, offers: pl.DataFrame | None = None) -> None:
+def check_as_of(features: pl.DataFrame, responses: pl.DataFrame, offers: pl.DataFrame | None = None, *,
+                recount: bool = True) -> None:
     """Raise :class:`LeakError` when any row used history from on or after its ``as_of``.
 
-    Two checks: the latest response date a row used is before its ``as_of``, and its history counts
-    equal a recount over only the responses (and offers) dated strictly before ``as_of``."""
+    Two checks: the latest response date a row used is before its ``as_of``, and (``recount``) its
+    history counts equal a recount over only the responses (and offers) dated before ``as_of``. Training
+    runs both (every offer has its own date); scoring, where every row has the same ``as_of``, the first."""
     late = features.filter(pl.col("evidence_until") >= pl.col("as_of"))
     if late.height:
         r = late.row(0, named=True)
         raise LeakError(f"account {r['account_id']}: features as of {r['as_of']} used a response of "
                         f"{r['evidence_until']} ({late.height} rows)")
+    if not recount:
+        return
     keys = features.select("account_id", "as_of").with_row_index("_row")
     empty_offers = pl.DataFrame(schema=OFFER_HISTORY)
     recount = history(keys, _conform(offers, OFFER_HISTORY) if offers is not None else empty_offers,

@@ -82,18 +82,20 @@ class LeadModel:
         with threadpool_limits(1):      # BLAS threads only fight each other on this size (10x slower)
             return self.estimator.predict_proba(self.design.matrix(features))[:, 1]
 
-    def contributions(self, features: pl.DataFrame) -> dict[str, np.ndarray]:
-        """Per feature (summed over its one-hot columns): coef × standardised value, in log-odds."""
+    def predict_explained(self, features: pl.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The probabilities and, per feature (summed over its one-hot columns), its contribution
+        ``coef × (x − mean) / scale`` to the log-odds (one design matrix for both)."""
+        x = self.design.matrix(features)
+        with threadpool_limits(1):
+            scores = self.estimator.predict_proba(x)[:, 1]
         pipe: Pipeline = self.estimator.calibrated_classifiers_[0].estimator
         scaler: StandardScaler = pipe.named_steps["scale"]
-        coef = pipe.named_steps["logit"].coef_[0]
-        x = self.design.matrix(features)
-        scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-        contrib = (x - scaler.mean_.astype(np.float32)) * (coef / scale).astype(np.float32)
+        weight = (pipe.named_steps["logit"].coef_[0] / np.where(scaler.scale_ > 0, scaler.scale_, 1.0))
         out: dict[str, np.ndarray] = {}
         for j, (name, _) in enumerate(self.design.columns):
-            out[name] = out[name] + contrib[:, j] if name in out else contrib[:, j].copy()
-        return out
+            part = (x[:, j] - np.float32(scaler.mean_[j])) * np.float32(weight[j])
+            out[name] = out[name] + part if name in out else part
+        return scores, out
 
     def to_blob(self) -> tuple[bytes, str]:
         blob = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)

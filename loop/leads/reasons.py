@@ -71,10 +71,12 @@ def top_reasons(features: pl.DataFrame, contributions: dict[str, np.ndarray], k:
                               .cast(pl.Float64).alias(g) for g in names]).to_numpy().astype(np.float64)
     rows, slots = np.nonzero(valid)
     group_idx = order[rows, slots]
-    codes = np.array(names)[group_idx]
-    both = codes == "exporter_re100"
-    codes[both & exporter[rows] & ~re100[rows]] = "exporter"
-    codes[both & ~exporter[rows] & re100[rows]] = "re100"
+    # exporter_re100 names the one that holds when only one does (an index past the groups: see CODES)
+    both = group_idx == names.index("exporter_re100")
+    code_idx = group_idx.copy()
+    code_idx[both & exporter[rows] & ~re100[rows]] = len(names)
+    code_idx[both & ~exporter[rows] & re100[rows]] = len(names) + 1
+    codes = pl.Series([*names, "exporter", "re100"], dtype=pl.String).gather(pl.Series(code_idx, dtype=pl.UInt32))
     take = pl.Series(rows, dtype=pl.UInt32)
     label = pl.lit(None, pl.String)
     for g in names:

@@ -47,9 +47,10 @@ FROM {source}
 JOIN accounts a ON a.run_id = x.run_id AND a.account_id = x.account_id
 LEFT JOIN segments s ON s.run_id = x.run_id AND s.account_id = x.account_id
 LEFT JOIN results r ON r.run_id = x.run_id AND r.account_id = x.account_id"""
-OFFERS_SQL = """SELECT offer_no, account_id, run_id, edition, issued_on, valid_until, held_out FROM loop_offers"""
-RESPONSES_SQL = """SELECT r.offer_no, coalesce(o.account_id, r.account_id) AS account_id, r.outcome, r.responded_on
-FROM responses r LEFT JOIN loop_offers o ON o.offer_no = r.offer_no"""
+# offers_issued (loop/sql/10_loop_offers.sql): every offer document once, with the run that first issued it
+OFFERS_SQL = """SELECT offer_no, account_id, run_id, edition, issued_on, valid_until, status = 'held_out' AS held_out
+FROM offers_issued"""
+RESPONSES_SQL = """SELECT offer_no, account_id, outcome, responded_on FROM responses"""
 
 
 def _figures(con: duckdb.DuckDBPyConnection) -> str:
@@ -58,21 +59,28 @@ def _figures(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def history(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every offer ever issued (``loop_offers``) and every response with its account."""
-    if not table_columns(con, "loop_offers"):
+    """Every offer ever issued (``offers_issued``) and every response with its account (the offer's)."""
+    if not table_columns(con, "offers_issued"):
         empty_o = pl.DataFrame(schema={"offer_no": pl.String, "account_id": pl.String, "run_id": pl.String,
                                        "edition": pl.String, "issued_on": pl.Date, "valid_until": pl.Date,
                                        "held_out": pl.Boolean})
         empty_r = pl.DataFrame(schema={"offer_no": pl.String, "account_id": pl.String, "outcome": pl.String,
                                        "responded_on": pl.Date})
         return empty_o, empty_r
-    return con.sql(OFFERS_SQL).pl(), con.sql(RESPONSES_SQL).pl()
+    offers, responses = con.sql(OFFERS_SQL).pl(), con.sql(RESPONSES_SQL).pl()
+    owner = offers.select("offer_no", pl.col("account_id").alias("_owner"))
+    responses = (responses.join(owner, on="offer_no", how="left")
+                 .with_columns(pl.coalesce("_owner", "account_id").alias("account_id")).drop("_owner"))
+    return offers, responses
 
 
-def training_features(con: duckdb.DuckDBPyConnection, today: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The offers with a known outcome on ``today``, their features as of their issue date (checked
-    for leaks), and the responses (for the caller's own checks)."""
-    offers, responses = history(con)
+History = tuple[pl.DataFrame, pl.DataFrame]
+
+
+def training_features(con: duckdb.DuckDBPyConnection, today: dt.date, hist: History | None = None) -> pl.DataFrame:
+    """The offers with a known outcome on ``today`` with their features as of their issue date (checked
+    for leaks). ``hist``: :func:`history`'s frames when the caller has them."""
+    offers, responses = hist or history(con)
     labelled = labelled_offers(offers, responses, today)
     con.register("_lead_x", labelled.select("offer_no", "account_id", "run_id").to_arrow())
     try:
@@ -82,12 +90,7 @@ def training_features(con: duckdb.DuckDBPyConnection, today: dt.date) -> tuple[p
     examples = labelled.join(profile, on="offer_no", how="inner")
     feats = build_features(examples, offers, responses)
     check_as_of(feats, responses, offers)
-    return feats, responses
-
-
-def count_outcomes(con: duckdb.DuckDBPyConnection, today: dt.date) -> int:
-    offers, responses = history(con)
-    return labelled_offers(offers, responses, today).height
+    return feats
 
 
 # ---------------------------------------------------------------- models
@@ -142,11 +145,11 @@ class TrainOutcome:
 
 
 def train(con: duckdb.DuckDBPyConnection, config: LeadsConfig, today: dt.date, *,
-          max_iter: int = 300, at: dt.datetime | None = None) -> TrainOutcome:
+          max_iter: int = 300, at: dt.datetime | None = None, hist: History | None = None) -> TrainOutcome:
     """Train on the history, compare with the current model on the latest period, record the model."""
     ensure_lead_tables(con)
     at = at or dt.datetime.now(dt.timezone.utc)
-    feats, _ = training_features(con, today)
+    feats = training_features(con, today, hist)
     version = new_version(at)
     result = time_split_train(feats, version=version, min_outcomes=config.min_outcomes,
                               min_period_outcomes=config.min_period_outcomes, max_train_rows=config.max_train_rows,
@@ -169,9 +172,9 @@ def train(con: duckdb.DuckDBPyConnection, config: LeadsConfig, today: dt.date, *
     return TrainOutcome(result, version, replaced, current.version if current else None, current_auc)
 
 
-def retrain_due(con: duckdb.DuckDBPyConnection, config: LeadsConfig, today: dt.date) -> bool:
+def retrain_due(con: duckdb.DuckDBPyConnection, config: LeadsConfig, today: dt.date, hist: History) -> bool:
     """Enough outcomes for a first model, or enough new ones since the current model was trained."""
-    outcomes = count_outcomes(con, today)
+    outcomes = labelled_offers(*hist, today).height
     current = current_model(con)
     if current is None:
         if not table_columns(con, "lead_models"):
@@ -183,18 +186,14 @@ def retrain_due(con: duckdb.DuckDBPyConnection, config: LeadsConfig, today: dt.d
 
 # ---------------------------------------------------------------- scoring
 
-def scoring_examples(con: duckdb.DuckDBPyConnection, run_id: str, today: dt.date) -> pl.DataFrame:
-    """The run's accounts with their profile and figures, the edition of their offer in that run (or of
-    their latest offer before it) and ``as_of = today``."""
+def scoring_examples(con: duckdb.DuckDBPyConnection, run_id: str, today: dt.date, offers: pl.DataFrame) -> pl.DataFrame:
+    """The run's accounts with their profile and figures, the edition of their latest offer issued by
+    ``today`` (``offers``: :func:`history`'s) and ``as_of = today``."""
     profile = con.sql(PROFILE.format(keys="x.account_id", figures=_figures(con),
                                      source="(SELECT run_id, account_id FROM accounts WHERE run_id = $run_id) x"),
                       params={"run_id": run_id}).pl()
-    if table_columns(con, "loop_offers"):
-        editions = con.sql("""SELECT account_id, arg_max(edition, (issued_on, offer_no)) AS edition FROM loop_offers
-                              WHERE issued_on <= $today AND NOT held_out GROUP BY account_id""",
-                           params={"today": today}).pl()
-    else:
-        editions = pl.DataFrame(schema={"account_id": pl.String, "edition": pl.String})
+    editions = (offers.filter((pl.col("issued_on") <= today) & ~pl.col("held_out").fill_null(False))
+                .group_by("account_id").agg(pl.col("edition").sort_by("issued_on", "offer_no").last()))
     return (profile.join(editions, on="account_id", how="left")
             .with_columns(pl.lit(today, pl.Date).alias("as_of")))
 
@@ -204,26 +203,26 @@ def score_frame(features: pl.DataFrame, config: LeadsConfig, model: LeadModel | 
     if model is None:
         scores, contrib, version = rule_scores(features, config), rule_contributions(features), RULE
     else:
-        scores, contrib, version = model.predict(features), model.contributions(features), model.version
+        (scores, contrib), version = model.predict_explained(features), model.version
     return pl.DataFrame({"account_id": features["account_id"], "score": np.asarray(scores, dtype=np.float64),
                          "model_version": pl.Series([version] * features.height, dtype=pl.String)}).with_columns(
         top_reasons(features, contrib, config.top_reasons))
 
 
 def score_run(con: duckdb.DuckDBPyConnection, config: LeadsConfig, run_id: str, today: dt.date,
-              timings: dict[str, float] | None = None) -> pl.DataFrame:
+              timings: dict[str, float] | None = None, hist: History | None = None) -> pl.DataFrame:
     """Score every account of ``run_id`` as of ``today`` into ``lead_scores`` (replacing that run's rows).
 
     ``timings``: filled with the seconds each step took (read, features, check, score, store)."""
     clock = _Clock(timings)
     ensure_lead_tables(con)
-    offers, responses = history(con)
-    examples = scoring_examples(con, run_id, today)
+    offers, responses = hist or history(con)
+    examples = scoring_examples(con, run_id, today, offers)
     current = current_model(con)
     clock.lap("read")
     feats = build_features(examples, offers, responses)
     clock.lap("features")
-    check_as_of(feats, responses, offers)
+    check_as_of(feats, responses, offers, recount=False)   # one as_of for all: the dates suffice
     clock.lap("check")
     scored = score_frame(feats, config, current.model if current is not None else None)
     clock.lap("score")
@@ -283,10 +282,12 @@ def train_and_score(con: duckdb.DuckDBPyConnection, config: LeadsConfig, *, forc
     ensure_lead_tables(con)
     latest = latest_full_run(con)
     day = today or (latest[1] if latest else dt.date.today())
-    training = train(con, config, day, max_iter=max_iter) if force_train or retrain_due(con, config, day) else None
+    hist = history(con)
+    due = force_train or retrain_due(con, config, day, hist)
+    training = train(con, config, day, max_iter=max_iter, hist=hist) if due else None
     if latest is None:
         return LeadsReport(None, 0, None, training)
-    scored = score_run(con, config, latest[0], day)
+    scored = score_run(con, config, latest[0], day, hist=hist)
     version = scored["model_version"][0] if scored.height else None
     return LeadsReport(latest[0], scored.height, version, training)
 
@@ -301,7 +302,7 @@ def after_run(db_path: str | Path, loop_config, leads_config: LeadsConfig, *, re
     with loop_transaction(db_path, what="loop refresh", lock_timeout_s=lock_timeout_s) as con:
         if refresh_views:
             refresh(con, loop_config)
-        elif not table_columns(con, "loop_offers"):
+        elif not table_columns(con, "offers_issued"):
             create_loop_views(con, loop_config)
         return train_and_score(con, leads_config, force_train=False)
 
@@ -313,6 +314,6 @@ def train_command(db_path: str | Path, loop_config, leads_config: LeadsConfig, *
     from loop.views import create_loop_views
 
     with loop_transaction(db_path, what="leads train", lock_timeout_s=lock_timeout_s) as con:
-        if not table_columns(con, "loop_offers"):
+        if not table_columns(con, "offers_issued"):
             create_loop_views(con, loop_config)
         return train_and_score(con, leads_config, force_train=True)
