@@ -1,6 +1,6 @@
 """The managers' dashboard (managers.md): ``gp dashboard`` serves this Streamlit script.
 
-Four pages over the published warehouse, read-only, in Chinese: 总览, 机会, 地区, 细分变化. The
+Five pages over the published warehouse, read-only, in Chinese: 总览, 机会, 地区, 细分变化, 转化. The
 sidebar's filters (run, segment, province, customer type, sales rep) apply to every page.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ PAGES = [
     st.Page("screens/opportunities.py", title="机会", icon=":material/savings:", url_path="opportunities"),
     st.Page("screens/regions.py", title="地区", icon=":material/map:", url_path="regions"),
     st.Page("screens/segment_changes.py", title="细分变化", icon=":material/swap_horiz:", url_path="segment-changes"),
+    st.Page("screens/conversion.py", title="转化", icon=":material/call:", url_path="conversion"),
 ]
 
 page = st.navigation(PAGES)

@@ -176,6 +176,13 @@ class Snapshot:
         return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
                            [name]).fetchone()[0] > 0
 
+    def has_relation(self, name: str) -> bool:
+        """A table or a view of that name exists (the loop's views come with the first run after it)."""
+        con = self._connection()
+        return con.execute("SELECT count(*) FROM (SELECT table_name AS n FROM duckdb_tables() WHERE schema_name = 'main' "
+                           "UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = 'main') WHERE n = ?",
+                           [name]).fetchall()[0][0] > 0
+
     def compat(self) -> tuple[str, ...]:
         if self._compat is None:
             have = {r[0] for r in self._connection().execute(

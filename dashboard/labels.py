@@ -31,7 +31,18 @@ COLUMNS = {
     "offers_rendered": "报价单生成", "offers_unchanged": "报价单未变", "offers_failed": "报价单失败",
     "assumption_set": "假设集", "rules_version": "规则版本", "code_version": "代码版本",
     "package_name": "建议方案",
+    # 转化
+    "dimension": "维度", "value": "分组", "sent": "已发报价", "responded": "有反馈", "meeting": "约见",
+    "accepted": "签约", "response_rate": "反馈率", "conversion": "签约率", "conversion_low": "签约率·下限",
+    "conversion_high": "签约率·上限", "experiment": "试验", "arm": "版本", "reference_arm": "对照",
+    "offers": "客户数（试验）", "difference": "签约率差", "difference_low": "差·下限", "difference_high": "差·上限",
+    "p_value": "p 值", "winner": "胜出", "more_offers_needed": "尚需报价数", "call_rank": "顺序", "score": "签约可能性",
+    "model_version": "评分方式", "reasons": "理由", "offer_no": "方案编号", "valid_until": "有效期至",
+    "open_triggers": "待跟进事项", "score_low": "分数区间下限",
 }
+TRIGGERS = {"segment_changed": "细分变化", "offer_expiring": "方案即将到期", "renewal_due": "续约到期",
+            "premium_changed": "绿电溢价变化"}
+DIMENSIONS = {"all": "全部", "edition": "方案版本", "segment": "细分"}
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +58,7 @@ def segments() -> dict[str, str]:
 def code_maps() -> dict[str, dict[str, str]]:
     seg = segments()
     return {"segment": seg, "previous_segment": seg, "customer_type": CUSTOMER_TYPES, "kind": RUN_KINDS,
-            "pv_best_mode": PV_MODES, "offer_status": OFFER_STATUSES}
+            "pv_best_mode": PV_MODES, "offer_status": OFFER_STATUSES, "dimension": DIMENSIONS}
 
 
 def label(column: str, code: str | None) -> str:

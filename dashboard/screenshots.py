@@ -15,6 +15,7 @@ PAGES = {
     "opportunities": ("opportunities", ("报价单 PDF", "没有光伏有收益")),
     "regions": ("regions", ("各省明细", "当前筛选下没有客户")),
     "segment-changes": ("segment_changes", ("客户明细", "还没有可比较的上一次运行", "没有客户改变细分")),
+    "conversion": ("conversion", ("客户经理拨打清单", "还没有闭环数据", "还没有线索评分")),
 }
 
 

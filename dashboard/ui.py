@@ -217,8 +217,10 @@ def count(x: int | None) -> str:
     return "—" if x is None else f"{x:,}"
 
 
-PERCENT_COLUMNS = {"pv_irr", "saving_share"}
-INTEGER_COLUMNS = {"rank", "accounts", "opportunities", "pv_breakeven_year"}
+PERCENT_COLUMNS = {"pv_irr", "saving_share", "response_rate", "conversion", "conversion_low", "conversion_high",
+                   "difference", "difference_low", "difference_high", "score"}
+INTEGER_COLUMNS = {"rank", "accounts", "opportunities", "pv_breakeven_year", "sent", "responded", "meeting",
+                   "accepted", "offers", "call_rank", "more_offers_needed"}
 
 
 def column_config(df: pl.DataFrame) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from dashboard.export import xlsx_bytes
 from reliability_support import sample_rows, write_customers
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-PAGES = {"机会": "screens/opportunities.py", "地区": "screens/regions.py", "细分变化": "screens/segment_changes.py"}
+PAGES = {"机会": "screens/opportunities.py", "地区": "screens/regions.py", "细分变化": "screens/segment_changes.py",
+         "转化": "screens/conversion.py"}
 N = 16
 
 
@@ -358,3 +359,94 @@ def test_a_replaced_file_is_read_again_and_warming_fills_every_first_view(wareho
     assert after.filter(pl.col("is_total"))["accounts"][0] == N - 3
     assert "run_id" in params_used("overview_segments") and "order" not in params_used("overview_segments")
     CACHE.clear()
+
+
+# ------------------------------------------------------------------ 转化
+
+@pytest.fixture(scope="module")
+def loop_warehouse(warehouse, tmp_path_factory):
+    """The two nights, then the CRM's answers to d2's offers imported (simulated, planted effects)."""
+    import datetime as dt
+
+    from loop.responses import import_responses
+    from offers.offer_number import response_code
+    from synthetic.responses import simulate_responses, to_crm_export
+    folder = tmp_path_factory.mktemp("dash-loop")
+    db = folder / "gp.duckdb"
+    shutil.copy(warehouse, db)
+    offers = pl.DataFrame(sql(db, "SELECT account_id, status, edition, offer_no, issued_on FROM offers "
+                                  "WHERE run_id = 'd2'"), orient="row",
+                          schema=["account_id", "status", "edition", "offer_no", "issued_on"])
+    accounts = pl.DataFrame(sql(db, "SELECT account_id, segment, is_exporter, annual_kwh, bill_yuan, "
+                                    "green_cost_low_yuan FROM latest_results"),
+                            orient="row", schema=["account_id", "segment", "is_exporter", "annual_kwh", "bill_yuan",
+                                                  "green_cost_low_yuan"])
+    answers = simulate_responses(offers, accounts, seed=4, response_code=response_code, today=dt.date.today(),
+                                 edition_effect=0.3)
+    export = folder / "crm.csv"
+    export.write_bytes(to_crm_export(answers).write_csv().encode("gb18030"))
+    assert import_responses(db, export).accepted == answers.height
+    return db
+
+
+def test_conversion_figures_equal_the_loop_views(loop_warehouse, monkeypatch):
+    at = page(app(loop_warehouse, monkeypatch), "转化")
+    no_errors(at)
+    assert at.title[0].value == "转化"
+    sent, responded, meeting, accepted = sql(loop_warehouse, """SELECT sent, responded, meeting, accepted
+        FROM offer_funnel WHERE dimension = 'all'""")[0]
+    assert sent > 0 and responded > 0
+    m = metrics(at)
+    assert (m["已发报价"], m["有反馈"], m["约见"], m["签约"]) == tuple(f"{x:,}" for x in (sent, responded, meeting, accepted))
+    funnel = frame(at, 0)
+    by_edition = {r[0]: r[1:] for r in sql(loop_warehouse, """SELECT value, sent, accepted, conversion_low
+        FROM offer_funnel WHERE dimension = 'edition'""")}
+    shown = {r["分组"]: r for r in funnel.filter(pl.col("维度") == "方案版本").iter_rows(named=True)}
+    assert set(shown) == set(by_edition)
+    for edition, (n, k, low) in by_edition.items():
+        assert (shown[edition]["已发报价"], shown[edition]["签约"]) == (n, k)
+        assert shown[edition]["签约率·下限"] == pytest.approx(low, abs=1e-12)
+    # lead scores: the rule (16 accounts are far from 200 outcomes), said so; every account scored once
+    assert any("评分方式：规则" in w.value for w in at.warning)
+    (scored,) = sql(loop_warehouse, "SELECT count(*) FROM lead_scores WHERE run_id = 'd2' AND model_version = 'rule'")[0]
+    assert scored == N and metrics(at)["已评分客户"] == f"{N:,}"
+    listing = frame(at, len(at.dataframe) - 1)
+    assert listing.height == N and listing["顺序"].to_list() == list(range(1, N + 1))
+    assert listing["签约可能性"].to_list() == sorted(listing["签约可能性"].to_list(), reverse=True)
+    assert set(listing["评分方式"]) == {"规则"}
+    assert any("节省" in r for r in listing["理由"].drop_nulls().to_list())
+    assert len(at.get("download_button")) == len(at.dataframe)
+
+
+def test_conversion_follows_the_filters_and_the_rep_list(loop_warehouse, monkeypatch):
+    at = page(app(loop_warehouse, monkeypatch), "转化")
+    rep, n_rep = sql(loop_warehouse, """SELECT sales_rep, count(*) FROM latest_results WHERE sales_rep IS NOT NULL
+        GROUP BY ALL ORDER BY count(*) DESC, sales_rep LIMIT 1""")[0]
+    assert n_rep < N
+    at.multiselect(key="f_sales_rep").set_value([rep]).run()
+    no_errors(at)
+    (sent,) = sql(loop_warehouse, """SELECT count(*) FROM offer_outcomes o WHERE o.account_id IN
+        (SELECT account_id FROM accounts WHERE run_id = 'd2' AND sales_rep = ?)""", [rep])[0]
+    assert metrics(at)["已发报价"] == f"{sent:,}" and metrics(at)["已评分客户"] == f"{n_rep:,}"
+    listing = frame(at, len(at.dataframe) - 1)
+    assert listing.height == n_rep and set(listing["客户经理"]) == {rep}
+    # the page's own rep list: one rep among all
+    at.multiselect(key="f_sales_rep").set_value([]).run()
+    at.selectbox(key="lead_rep").set_value(rep).run()
+    no_errors(at)
+    assert frame(at, len(at.dataframe) - 1).height == n_rep
+
+
+def test_conversion_without_responses_or_loop_says_so(warehouse, tmp_path, monkeypatch):
+    at = page(app(warehouse, monkeypatch), "转化")      # offers sent, nothing answered yet
+    no_errors(at)
+    assert any("还没有客户反馈" in i.value for i in at.info)
+    bare = tmp_path / "bare.duckdb"
+    shutil.copy(warehouse, bare)
+    with duckdb.connect(str(bare)) as con:            # a warehouse from before the loop
+        for view in ("lead_calls", "crm_triggers", "edition_results", "offer_funnel", "offer_outcomes"):
+            con.execute(f"DROP VIEW {view}")
+        con.execute("DROP TABLE lead_scores")
+    at = page(app(bare, monkeypatch), "转化")
+    no_errors(at)
+    assert any("还没有闭环数据" in i.value for i in at.info)

@@ -21,7 +21,7 @@ from loop.leads import store
 from loop.leads.config import load_leads_config, parse_leads_config
 from loop.leads.features import LeakError, build_features, check_as_of, labelled_offers
 from loop.leads.model import time_split_train
-from loop.leads.reasons import reason_text
+from core.reasons import reason_text
 from loop_support import pipeline_frames
 from synthetic.responses import simulate_history
 
@@ -226,7 +226,7 @@ def test_the_call_list_gives_reasons_in_chinese_and_top_n_takes_the_best_scores(
     assert calls["valid_until"].null_count() == 0 and calls["offer_no"].str.starts_with("GP-").all()
     # reasons are data; the text is made where shown
     assert reason_text([{"code": "saving", "value": 630_000.0, "label": None},
-                        {"code": "exporter_re100", "value": None, "label": None}], CONFIG) == "节省 63 万元/年；出口企业，RE100 需求"
+                        {"code": "exporter_re100", "value": None, "label": None}], CONFIG.reasons) == "节省 63 万元/年；出口企业，RE100 需求"
     # --top N: the N best scores of the selection
     from flows.campaign import top_by_lead_score
     accounts = pl.DataFrame({"account_id": [r[0] for r in rows(db, "SELECT account_id FROM lead_scores")]})

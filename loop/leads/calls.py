@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from loop.leads.config import LeadsConfig
-from loop.leads.reasons import RULE, reason_text
+from core.reasons import reason_text
+from loop.leads.reasons import RULE
 from warehouse import run_query
 from warehouse.errors import QueryError
 
@@ -36,7 +37,7 @@ def call_list(db: Path, rep: str, config: LeadsConfig, names: dict[str, str] | N
             raise QueryError(f"{db}: no lead scores yet (run the nightly job once)") from None
         raise
     names = names or {}
-    reasons = [reason_text(r, config, names) for r in rows["reasons"].to_list()]
+    reasons = [reason_text(r, config.reasons, names) for r in rows["reasons"].to_list()]
     files = [str(Path(folder) / path) if folder and path else None
              for folder, path in zip(rows["offer_folder"].to_list(), rows["offer_path"].to_list())]
     triggers = ["、".join(TRIGGERS_ZH.get(t, t) for t in (v or "").split(",") if t) or None

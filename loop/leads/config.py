@@ -13,10 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.datafiles import DataFileError, data_dir, read_yaml
+from core.reasons import LEADS_FILE, check_templates
 
-LEADS_FILE = Path("loop") / "leads.yaml"
-REASON_CODES = ("saving", "pv_npv", "exporter", "re100", "exporter_re100", "listed", "esg", "meeting_before",
-                "accepted_before", "edition", "segment", "large_account")
 
 
 class _Strict(BaseModel):
@@ -77,21 +75,11 @@ def parse_leads_config(path: Path, content, sha256: str = "") -> LeadsConfig:
     span = doc.rule.saving_share_span
     if not (math.isfinite(span) and 0 < span <= 1):
         raise DataFileError(f"{path}: rule.saving_share_span: must be in (0, 1], got {span!r}")
-    missing = [c for c in REASON_CODES if c not in doc.reasons]
-    if missing:
-        raise DataFileError(f"{path}: reasons.{missing[0]}: missing (every reason code needs its text)")
-    unknown = [c for c in doc.reasons if c not in REASON_CODES]
-    if unknown:
-        raise DataFileError(f"{path}: reasons.{unknown[0]}: unknown reason code; use one of {', '.join(REASON_CODES)}")
-    for code, text in doc.reasons.items():
-        try:
-            text.format(value="1")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise DataFileError(f"{path}: reasons.{code}: only {{value}} may be used ({exc})") from None
+    reasons = check_templates(path, doc.reasons)
     return LeadsConfig(path=path, sha256=sha256, version=doc.version, min_outcomes=doc.min_outcomes,
                        retrain_new_outcomes=doc.retrain_new_outcomes, min_period_outcomes=doc.min_period_outcomes,
                        max_train_rows=doc.max_train_rows, top_reasons=doc.top_reasons,
-                       saving_share_span=span, reasons=dict(doc.reasons))
+                       saving_share_span=span, reasons=reasons)
 
 
 def load_leads_config(path: str | Path | None = None) -> LeadsConfig:

@@ -2,15 +2,13 @@
 
 A reason is stored as data — ``{code, value, label}``: the code (``data/loop/leads.yaml`` ``reasons``),
 its figure in base units (元, kWh) or a name (edition, segment) — and turned into Chinese text only
-where it is shown (:func:`reason_text`, used by the call list and the dashboard): "节省 63 万元/年".
+where it is shown (``core.reasons.reason_text``, used by the call list and the dashboard): "节省 63 万元/年".
 
 The rule (``model_version = 'rule'``, used below ``min_outcomes``): the offer's value to the customer,
 ``score = clip(0.5 + s / (2 × saving_share_span), 0, 1)`` with ``s = (bill − green cost low) / bill``;
 its reasons are the facts that hold, in the order of :data:`RULE_ORDER`.
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import numpy as np
 import polars as pl
@@ -92,34 +90,3 @@ def top_reasons(features: pl.DataFrame, contributions: dict[str, np.ndarray], k:
               .agg(pl.struct("code", "value", "label").alias("reasons")))
     full = pl.DataFrame({"_row": np.arange(n, dtype=np.int64)}).join(packed, on="_row", how="left").sort("_row")
     return full["reasons"].fill_null(pl.lit([], dtype=pl.List(REASON))).cast(pl.List(REASON)).alias("reasons")
-
-
-# ---------------------------------------------------------------- text (view layer)
-
-def _wan(x: float | None) -> str:
-    if x is None:
-        return "—"
-    v = x / 1e4
-    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.1f}"
-
-
-FORMATS: dict[str, Callable[[dict], str]] = {
-    "saving": lambda r: _wan(r["value"]),
-    "pv_npv": lambda r: _wan(r["value"]),
-    "large_account": lambda r: _wan(r["value"]),
-}
-
-
-def reason_text(reasons: list[dict] | None, config: LeadsConfig, names: dict[str, str] | None = None) -> str:
-    """The reasons of one score as one line of Chinese ("节省 63 万元/年；出口企业，RE100 需求").
-
-    ``names``: Chinese names for labels (segment and edition codes); a label without one is shown as is."""
-    parts = []
-    for r in reasons or []:
-        template = config.reasons.get(r["code"])
-        if template is None:
-            continue
-        fmt = FORMATS.get(r["code"])
-        value = fmt(r) if fmt else (names or {}).get(r.get("label") or "", r.get("label") or "")
-        parts.append(template.format(value=value))
-    return "；".join(parts)

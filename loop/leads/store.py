@@ -246,7 +246,7 @@ def write_scores(con: duckdb.DuckDBPyConnection, scored: pl.DataFrame, run_id: s
     frame = scored.with_columns(pl.lit(run_id).alias("run_id"), pl.lit(today, pl.Date).alias("scored_on"),
                                 pl.col("reasons").cast(pl.List(REASON)))
     con.execute("DELETE FROM lead_scores WHERE run_id = ?", [run_id])
-    con.register("_lead_scores", frame.to_arrow())
+    con.register("_lead_scores", frame.to_arrow(compat_level=pl.CompatLevel.newest()))   # string views, no copy
     try:
         con.execute("INSERT INTO lead_scores BY NAME SELECT * FROM _lead_scores")
     finally:

@@ -2,22 +2,9 @@
 -- province, customer type, sales rep and campaign (dimension, value), with the conversion
 -- (accepted / sent) and its 95 % Wilson score interval (z = 1.959963984540054, no continuity
 -- correction; matches scipy.stats.binomtest(...).proportion_ci(method="wilson") to 1e-12).
--- Stages: responded = ever answered with anything but no_response; meeting = ever met, or accepted;
--- accepted = the standing outcome is accepted. Held-out (control) accounts are not sent offers.
+-- Stages as offer_outcomes defines them (meeting = met). Held-out (control) accounts are not sent offers.
 CREATE OR REPLACE VIEW offer_funnel AS
-WITH hist AS (
-    SELECT offer_no, bool_or(outcome <> 'no_response') AS responded,
-           bool_or(outcome IN ('meeting', 'accepted')) AS met
-    FROM responses GROUP BY offer_no),
-f AS (
-    SELECT o.*, coalesce(h.responded, false) AS responded,
-           coalesce(h.met, false) OR coalesce(c.outcome = 'accepted', false) AS met,
-           coalesce(c.outcome = 'accepted', false) AS accepted,
-           CASE WHEN c.outcome = 'accepted' THEN c.contracted_kwh END AS contracted_kwh
-    FROM loop_offers o
-    LEFT JOIN hist h ON h.offer_no = o.offer_no
-    LEFT JOIN responses_current c ON c.offer_no = o.offer_no
-    WHERE NOT o.held_out),
+WITH f AS (SELECT * FROM offer_outcomes),
 long AS (
     SELECT d.dimension, coalesce(d.value, '(none)') AS value, f.responded, f.met, f.accepted, f.contracted_kwh
     FROM f CROSS JOIN UNNEST([
