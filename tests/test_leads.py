@@ -245,3 +245,27 @@ def test_the_data_file_is_validated_naming_the_key():
     with pytest.raises(DataFileError, match=r"reasons\.saving: missing"):
         parse_leads_config(CONFIG.path, doc)
     assert CONFIG.min_outcomes == 200
+
+
+# ------------------------------------------------------------------ the new views' columns are pinned
+
+LEAD_VIEWS = ("offer_outcomes", "lead_calls")
+
+
+def test_the_new_views_columns_are_pinned_and_labelled(warehouse):
+    import json
+    import os
+    from pathlib import Path
+
+    from flows.query_command import load_column_labels
+    pins = Path(__file__).parent / "pins" / "view_columns.json"
+    with duckdb.connect(str(warehouse[0]), read_only=True) as con:
+        got = {v: [[n, t] for n, t, *_ in con.execute(f"DESCRIBE {v}").fetchall()] for v in LEAD_VIEWS}
+    pinned = json.loads(pins.read_text(encoding="utf-8"))
+    if os.environ.get("GP_UPDATE_VIEW_PINS"):
+        pins.write_text(json.dumps({**pinned, **got}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        pinned = {**pinned, **got}
+    for view in LEAD_VIEWS:
+        assert got[view] == pinned.get(view), f"view {view} changed its columns (GP_UPDATE_VIEW_PINS=1 to accept)"
+    headers = load_column_labels().headers()
+    assert [c for v in LEAD_VIEWS for c, _ in got[v] if c not in headers] == []
