@@ -218,7 +218,7 @@ def count(x: int | None) -> str:
 
 
 PERCENT_COLUMNS = {"pv_irr", "saving_share", "response_rate", "conversion", "conversion_low", "conversion_high",
-                   "difference", "difference_low", "difference_high", "score"}
+                   "difference", "difference_low", "difference_high", "score", "score_low"}
 INTEGER_COLUMNS = {"rank", "accounts", "opportunities", "pv_breakeven_year", "sent", "responded", "meeting",
                    "accepted", "offers", "call_rank", "more_offers_needed"}
 

@@ -200,6 +200,16 @@ def test_a_model_is_trained_recorded_and_a_worse_retrain_does_not_replace_it(war
     assert again.training.replaced and again.model_version == again.training.version
 
 
+def test_the_nightly_step_trains_once_enough_outcomes_arrived_then_waits_for_new_ones(warehouse, tmp_path):
+    db = copy_of(warehouse[0], tmp_path)
+    first = store.after_run(db, load_loop_config(), CONFIG, refresh_views=False)
+    assert first.training is not None and first.training.replaced and first.model_version == first.training.version
+    second = store.after_run(db, load_loop_config(), CONFIG, refresh_views=True)
+    assert second.training is None and second.model_version == first.model_version   # no new outcomes
+    assert rows(db, "SELECT count(*) FROM lead_models") == [(1,)]
+    assert rows(db, "SELECT count(DISTINCT run_id), count(*) FROM lead_scores") == [(1, 1500)]
+
+
 def test_a_stored_model_whose_bytes_changed_is_not_loaded(warehouse, tmp_path):
     db = copy_of(warehouse[0], tmp_path)
     store.train_command(db, load_loop_config(), CONFIG)

@@ -23,7 +23,9 @@ if not has_loop and not has_scores:
 st.subheader("报价转化漏斗")
 funnel = ctx.query("conversion_funnel") if has_loop else pl.DataFrame()
 overall = funnel.filter(pl.col("dimension") == "all") if funnel.height else funnel
-if overall.height == 0:
+if not has_loop:
+    st.info("还没有报价反馈数据：带编号的报价单发出、导入 CRM 反馈（gp responses import）后，这里显示转化漏斗。")
+elif overall.height == 0:
     st.info("当前筛选下还没有发出的报价单。")
 else:
     row = overall.row(0, named=True)
@@ -49,15 +51,18 @@ else:
             pl.when(pl.col("dimension") == "segment").then(
                 pl.col("value").replace_strict(labels.segments(), default=pl.col("value"), return_dtype=pl.String))
             .otherwise(pl.col("value")).alias("value")))
-        conv, low, high, value = (labels.COLUMNS[k] for k in ("conversion", "conversion_low", "conversion_high", "value"))
-        base = alt.Chart(shown.to_pandas()).encode(y=alt.Y(f"{value}:N", title=None, sort=None))
+        conv, low, high, value, dim = (labels.COLUMNS[k] for k in ("conversion", "conversion_low", "conversion_high",
+                                                                    "value", "dimension"))
+        shown = shown.with_columns((pl.col(dim) + "·" + pl.col(value)).alias("组"))
+        base = alt.Chart(shown.to_pandas()).encode(y=alt.Y("组:N", title=None, sort=None,
+                                                           axis=alt.Axis(labelOverlap=False, labelLimit=200)))
         st.altair_chart((base.mark_rule(color="#1b5e20").encode(x=alt.X(f"{low}:Q", title="签约率（95% 区间）",
                                                                          axis=alt.Axis(format=".0%")), x2=f"{high}:Q")
                          + base.mark_point(filled=True, color="#1b5e20", size=60).encode(
-                             x=f"{conv}:Q", tooltip=[f"{value}:N", alt.Tooltip(f"{conv}:Q", format=".1%"),
+                             x=f"{conv}:Q", tooltip=["组:N", alt.Tooltip(f"{conv}:Q", format=".1%"),
                                                      alt.Tooltip(f"{low}:Q", format=".1%"),
                                                      alt.Tooltip(f"{high}:Q", format=".1%")]))
-                        .properties(height=max(150, 28 * groups.height)), width="stretch")
+                        .properties(height=max(150, 30 * groups.height)), width="stretch")
     ui.table(funnel.with_columns(pl.col("value").replace_strict(labels.segments(), default=pl.col("value"),
                                                                  return_dtype=pl.String)),
              "conversion_funnel", f"转化漏斗_{ctx.filters.run_id}")
