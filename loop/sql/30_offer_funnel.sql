@@ -1,7 +1,6 @@
 -- offer_funnel: offers sent -> responded -> meeting -> accepted, overall and by segment, edition,
 -- province, customer type, sales rep and campaign (dimension, value), with the conversion
--- (accepted / sent) and its 95 % Wilson score interval (z = 1.959963984540054, no continuity
--- correction; matches scipy.stats.binomtest(...).proportion_ci(method="wilson") to 1e-12).
+-- (accepted / sent) and its 95 % Wilson score interval (wilson_low/wilson_high, 05_wilson.sql).
 -- Stages as offer_outcomes defines them (meeting = met). Held-out (control) accounts are not sent offers.
 CREATE OR REPLACE VIEW offer_funnel AS
 WITH f AS (SELECT * FROM offer_outcomes),
@@ -19,16 +18,12 @@ counts AS (
     SELECT dimension, value, count(*) AS sent, count(*) FILTER (WHERE responded) AS responded,
            count(*) FILTER (WHERE met) AS meeting, count(*) FILTER (WHERE accepted) AS accepted,
            sum(contracted_kwh) AS contracted_kwh
-    FROM long GROUP BY dimension, value),
-w AS (
-    SELECT *, accepted / sent AS p, 1.959963984540054 AS z FROM counts)
+    FROM long GROUP BY dimension, value)
 SELECT dimension, value, sent, responded, meeting, accepted, contracted_kwh,
        responded / sent AS response_rate,
-       p AS conversion,
-       greatest(0.0, (p + z * z / (2 * sent) - z * sqrt(p * (1 - p) / sent + z * z / (4 * sent * sent)))
-                     / (1 + z * z / sent)) AS conversion_low,
-       least(1.0, (p + z * z / (2 * sent) + z * sqrt(p * (1 - p) / sent + z * z / (4 * sent * sent)))
-                  / (1 + z * z / sent)) AS conversion_high
-FROM w
+       accepted / sent AS conversion,
+       wilson_low(accepted, sent) AS conversion_low,
+       wilson_high(accepted, sent) AS conversion_high
+FROM counts
 ORDER BY CASE dimension WHEN 'all' THEN 0 WHEN 'segment' THEN 1 WHEN 'edition' THEN 2 WHEN 'province' THEN 3
                         WHEN 'customer_type' THEN 4 WHEN 'sales_rep' THEN 5 ELSE 6 END, value;
