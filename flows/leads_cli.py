@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-leads_app = typer.Typer(no_args_is_help=True, help="Lead scores: train the conversion model, see its record.")
+leads_app = typer.Typer(no_args_is_help=True, help="Lead scores: train the conversion model now.")
 
 
 @leads_app.command("train")

@@ -279,3 +279,21 @@ def test_the_new_views_columns_are_pinned_and_labelled(warehouse):
         assert got[view] == pinned.get(view), f"view {view} changed its columns (GP_UPDATE_VIEW_PINS=1 to accept)"
     headers = load_column_labels().headers()
     assert [c for v in LEAD_VIEWS for c, _ in got[v] if c not in headers] == []
+
+
+def test_a_campaign_with_top_n_by_lead_score_keeps_the_best_of_its_selection(warehouse, tmp_path):
+    from flows import steps
+    from flows.campaign import CampaignParameters, select_accounts
+    db = copy_of(warehouse[0], tmp_path)
+    store.train_command(db, load_loop_config(), CONFIG)
+    frames = warehouse[1]["frames"]
+    config = steps.load_configuration.fn(None)
+    params = CampaignParameters(name="top", db=db, segments=["value_oriented"], top=7)
+    chosen = select_accounts(frames["accounts"], frames["segments"].join(
+        frames["accounts"].select("account_id", "industry_group"), on="account_id"), params, config)
+    expected = [r[0] for r in rows(db, """SELECT l.account_id FROM lead_scores l JOIN latest_run r USING (run_id)
+        JOIN segments s USING (run_id, account_id) WHERE s.segment = 'value_oriented'
+        ORDER BY l.score DESC, l.account_id LIMIT 7""")]
+    assert chosen["account_id"].to_list() == expected
+    with pytest.raises(Exception, match="lead_score"):
+        CampaignParameters(name="top", db=db, top=7, by="npv")
