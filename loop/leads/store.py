@@ -108,10 +108,10 @@ def current_model(con: duckdb.DuckDBPyConnection) -> CurrentModel | None:
     if not table_columns(con, "lead_models"):
         return None
     row = con.execute("""SELECT model_version, outcomes, model_blob, model_sha256 FROM lead_models
-                         WHERE replaced ORDER BY trained_at DESC, model_version DESC LIMIT 1""").fetchone()
-    if row is None:
+                         WHERE replaced ORDER BY trained_at DESC, model_version DESC LIMIT 1""").fetchall()
+    if not row:
         return None
-    version, outcomes, blob, sha = row
+    version, outcomes, blob, sha = row[0]
     try:
         return CurrentModel(version, int(outcomes), load_model(bytes(blob), sha))
     except ModelBlobError as e:
@@ -179,7 +179,7 @@ def retrain_due(con: duckdb.DuckDBPyConnection, config: LeadsConfig, today: dt.d
     if current is None:
         if not table_columns(con, "lead_models"):
             return outcomes >= config.min_outcomes
-        (last,) = con.execute("SELECT max(outcomes) FROM lead_models").fetchone()
+        ((last,),) = con.execute("SELECT max(outcomes) FROM lead_models").fetchall()
         return outcomes >= config.min_outcomes and (last is None or outcomes - last >= config.retrain_new_outcomes)
     return outcomes - current.outcomes >= config.retrain_new_outcomes
 
@@ -257,8 +257,8 @@ def latest_full_run(con: duckdb.DuckDBPyConnection) -> tuple[str, dt.date] | Non
     """The run the nightly scores: the latest successful nightly/adhoc run, and its date (Asia/Shanghai)."""
     row = con.execute("""SELECT run_id, CAST(timezone('Asia/Shanghai', started_at) AS DATE) FROM runs
                          WHERE status = 'succeeded' AND kind <> 'campaign'
-                         ORDER BY started_at DESC, run_id DESC LIMIT 1""").fetchone()
-    return None if row is None else (row[0], row[1])
+                         ORDER BY started_at DESC, run_id DESC LIMIT 1""").fetchall()
+    return (row[0][0], row[0][1]) if row else None
 
 
 @dataclass
