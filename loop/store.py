@@ -21,6 +21,7 @@ from typing import Iterator
 
 import duckdb
 
+from core.filemodes import secure_file
 from warehouse import publish as files
 from warehouse import storage
 from warehouse.errors import WarehouseError
@@ -73,6 +74,7 @@ def loop_transaction(db_path: str | os.PathLike, *, what: str, lock_timeout_s: f
         files.copy_published(db, staging)
         con = duckdb.connect(str(staging), config={"fsync_mode": "NONE", "preserve_insertion_order": False,
                                                    **storage.connect_config(version)})
+        secure_file(staging)
         try:
             con.execute("SET enable_progress_bar = false")
             con.execute("BEGIN TRANSACTION")

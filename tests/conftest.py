@@ -35,7 +35,7 @@ def prefect_harness():
 # Tests of reliability and offer consistency check every account's offer; the shipped experiment
 # (data/loop/editions.yaml) holds a control arm's accounts out (no PDF). Those modules run on a copy of
 # data/ without experiments — the loop's own tests (test_loop*.py) and the flows use the shipped file.
-WITHOUT_EXPERIMENTS = ("test_reliability_hostile", "test_reliability_pipeline", "test_reliability_faults",
+WITHOUT_EXPERIMENTS = ("test_customer_data", "test_reliability_hostile", "test_reliability_pipeline", "test_reliability_faults",
                        "test_reliability_concurrency", "test_offer_consistency")
 
 
