@@ -25,6 +25,8 @@ PAGES = [
     st.Page("screens/segment_changes.py", title="细分变化", icon=":material/swap_horiz:", url_path="segment-changes"),
 ]
 
+if not ui.login_gate():                # a users file is configured and nobody has signed in yet
+    st.stop()
 page = st.navigation(PAGES)
 st.sidebar.markdown("**绿电营销看板**")
 ui.run_page(page)

@@ -331,6 +331,8 @@ def query(
 
 from dashboard.command import dashboard as _dashboard_command  # noqa: E402  (managers' web dashboard)
 app.command("dashboard")(_dashboard_command)
+from dashboard.command import user_app as _dashboard_users  # noqa: E402
+app.add_typer(_dashboard_users, name="dashboard-user")
 
 from flows import cli_operations  # noqa: E402
 cli_operations.register(app)   # gp backup, gp restore
