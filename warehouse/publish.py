@@ -8,6 +8,7 @@
     greenpower.duckdb.gen-<time>      an earlier published file, kept for `gp restore` (generations.py)
     greenpower.duckdb.verified        inode, size and mtime of the published file when it was read back whole
     greenpower.duckdb.replaced-<time> the file a restore replaced (kept until the operator deletes it)
+    greenpower.duckdb.audit.duckdb    the audit log of exports and deletions (audit.py)
 
 Readers that have the published file open keep reading the old inode (a consistent snapshot) after
 ``os.replace``; new connections open the new file. Linux/POSIX only (Windows cannot replace an open file).
