@@ -158,6 +158,15 @@ def test_a_download_is_audited_when_made(setting, monkeypatch, tmp_path):
 
 # ------------------------------------------------------------------ the real server process
 
+def exported_by(db: Path, who: str) -> bool:
+    from warehouse.audit import audit_path
+    try:
+        return bool(sql(audit_path(db), "SELECT count(*) FROM audit_log WHERE who = ? AND via = 'dashboard' "
+                                        "AND what LIKE 'dashboard table overview_segments:%' AND rows > 0", [who])[0][0])
+    except duckdb.Error:          # not written yet, or the server is writing it this moment
+        return False
+
+
 def test_gp_dashboard_refuses_to_listen_beyond_loopback_without_users(tmp_path):
     from reliability_support import gp_command, gp_env
     proc = subprocess.run([*gp_command(), "dashboard", "--db", str(tmp_path / "x.duckdb"), "--host", "0.0.0.0"],
@@ -198,6 +207,10 @@ def test_a_served_dashboard_shows_a_rep_only_their_accounts(setting, tmp_path):
             assert "已登录：rep1" in text and ("客户数\n\n1" in text or "客户数\n1" in text)
             assert browser.error_boxes() == 0
             assert all(name not in text for _, name, _, _ in setting["others"])
+            # a table's Excel download, made by the server when clicked, is in the audit log under the user's name
+            browser.eval("[...document.querySelectorAll('button')].find(b => b.innerText.includes('导出 Excel')).click()")
+            wait_for(lambda: exported_by(setting["db"], "rep1"), server, timeout=60, poll=0.5,
+                     what="the download's audit entry")
     finally:
         kill_group(server)
         server.communicate()
