@@ -1,7 +1,9 @@
 """The managers' dashboard (managers.md): ``gp dashboard`` serves this Streamlit script.
 
 Four pages over the published warehouse, read-only, in Chinese: 总览, 机会, 地区, 细分变化. The
-sidebar's filters (run, segment, province, customer type, sales rep) apply to every page.
+sidebar's filters (run, segment, province, customer type, sales rep) apply to every page. With a users
+file (``gp dashboard --users``) nothing is shown before a user signs in, and each page shows what the
+user's role allows (``auth.py``).
 """
 from __future__ import annotations
 

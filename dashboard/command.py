@@ -60,15 +60,20 @@ def dashboard(
 
     Without --users it listens only on this machine (127.0.0.1) and shows everything to whoever opens it;
     any other --host needs --users."""
-    from core.filemodes import restrict_umask
+    from core.errors import UserError
+    from core.filemodes import configured_group, restrict_umask
     restrict_umask()
+    try:
+        configured_group()
+    except UserError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
     if users is None and not is_loopback(host):
         typer.echo(f"error: refusing to listen on {host} without sign-in: anyone who can reach it would see every "
                    "customer; give --users FILE (add users with `gp dashboard-user add`), or listen on 127.0.0.1",
                    err=True)
         raise typer.Exit(2)
     if users is not None:
-        from core.errors import UserError
         from dashboard.auth import load_users
         users = users.expanduser().resolve()
         try:

@@ -17,7 +17,9 @@ Locks and consistency (outputs.md "concurrent readers"):
   serialised by a process-wide lock: a connection to the old file is closed before one to the new file opens.
 
 Who sees what: :class:`Scope` is the one place a per-user restriction enters (the ``$scope_reps``
-predicate of ``base.sql``, which every account-level query and the offer lookup go through).
+predicate and the ``$mask_residents`` name of ``base.sql``, which every account-level query and the offer
+lookup go through; a role's scope comes from ``auth.scope_for``). A page must read accounts ``FROM base``
+(or a layer built on it), never from the tables directly, to inherit it.
 """
 from __future__ import annotations
 

@@ -106,8 +106,9 @@ _MAX_ERROR_CHARS = 1_000
 def guarded(action):
     """Run ``action``; a failure prints one clear message (the traceback only with GP_DEBUG=1)."""
     try:
-        from core.filemodes import restrict_umask
+        from core.filemodes import configured_group, restrict_umask
         restrict_umask()              # files DuckDB makes itself (a write-ahead log) are not world-readable either
+        configured_group()            # a GREENPOWER_GROUP that names no group is refused before anything is done
         quiet_user_error_tracebacks()
         return action()
     except typer.Exit:

@@ -76,9 +76,9 @@ def history(prefect_harness, tmp_path_factory):
         for p in (out, out / "night-1", blocker):
             p.chmod(0o750)
         first = nightly(NightlyParameters(customers=root / "customers.csv", db=db, out=out, run_id="night-1",
-                                          workers=2))
+                                          workers=1))
         blocker.rmdir()
-        spring = campaign(CampaignParameters(name="spring", db=db, out=out, provinces=["江苏省"], workers=2))
+        spring = campaign(CampaignParameters(name="spring", db=db, out=out, provinces=["江苏省"], workers=1))
         offer_no = q(db, "SELECT offer_no FROM offers WHERE run_id = 'night-1' AND account_id = ?",
                      [PRIVATE["account_id"]])[0][0]
         crm = root / "crm.csv"
@@ -87,7 +87,7 @@ def history(prefect_harness, tmp_path_factory):
         ours.add(crm)
         imported = import_file(crm, db)
         output = cli("run", str(root / "customers.csv"), "--db", str(db), "--out", str(out),
-                     "--run-id", "night-2", "--workers", "2")
+                     "--run-id", "night-2", "--workers", "1")
         export = root / "exports" / "latest.csv"
         export.parent.mkdir(mode=0o750)
         ours.add(export.parent)
