@@ -77,6 +77,25 @@ def test_passwords_are_argon2_hashes_and_verified(setting):
     assert oct(setting["users"].stat().st_mode & 0o777) == "0o640"
 
 
+def test_gp_dashboard_user_add_asks_twice_and_writes_a_hash(tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    users = tmp_path / "etc" / "users.yaml"
+    rep = CliRunner().invoke(app, ["dashboard-user", "add", "li.na", "--role", "rep", "--users", str(users)],
+                             input="long enough 1\nlong enough 1\n")
+    assert rep.exit_code == 2 and "a rep needs sales_rep" in rep.output and not users.exists()
+    ok = CliRunner().invoke(app, ["dashboard-user", "add", "li.na", "--role", "rep", "--sales-rep", "李娜",
+                                  "--users", str(users)], input="long enough 1\nlong enough 1\n")
+    assert ok.exit_code == 0, ok.output
+    found = load_users(users)
+    assert found["li.na"].sales_rep == "李娜" and verify(found, "li.na", "long enough 1") is not None
+    assert "long enough 1" not in users.read_text(encoding="utf-8")
+    assert oct(users.stat().st_mode & 0o777) == "0o640" and oct(users.parent.stat().st_mode & 0o777) == "0o750"
+    bad = CliRunner().invoke(app, ["dashboard-user", "add", "x", "--role", "boss", "--users", str(users)])
+    assert bad.exit_code == 2 and "use one of manager, rep, analyst" in bad.output
+
+
 def test_nothing_is_shown_before_sign_in_and_a_wrong_password_is_refused(setting, monkeypatch):
     at = app(setting, monkeypatch, None)
     no_errors(at)
