@@ -14,6 +14,7 @@ from typing import Any, Callable
 import polars as pl
 import streamlit as st
 
+from core.errors import UserError
 from warehouse.audit import os_user, record_export
 
 from . import auth, labels
@@ -46,7 +47,8 @@ def _users(path: Path, mtime_ns: int) -> dict:
 
 
 def users() -> dict | None:
-    """The users of ``gp dashboard --users`` (re-read when the file changes); None: no sign-in configured."""
+    """The users of ``gp dashboard --users`` (re-read when the file changes); None: no sign-in configured.
+    A file broken since the server started lets nobody in (and says why) until it is fixed."""
     path = auth.users_path()
     if path is None:
         return None
@@ -54,7 +56,11 @@ def users() -> dict | None:
         mtime = path.stat().st_mtime_ns
     except OSError:
         mtime = 0
-    return _users(path, mtime)
+    try:
+        return _users(path, mtime)
+    except UserError as e:
+        st.error(f"用户文件有误，暂时无法登录：{e}")
+        return {}
 
 
 def signed_in() -> tuple[str, auth.User] | None:
