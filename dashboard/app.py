@@ -1,7 +1,9 @@
 """The managers' dashboard (managers.md): ``gp dashboard`` serves this Streamlit script.
 
 Five pages over the published warehouse, read-only, in Chinese: 总览, 机会, 地区, 细分变化, 转化. The
-sidebar's filters (run, segment, province, customer type, sales rep) apply to every page.
+sidebar's filters (run, segment, province, customer type, sales rep) apply to every page. With a users
+file (``gp dashboard --users``) nothing is shown before a user signs in, and each page shows what the
+user's role allows (``auth.py``).
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ PAGES = [
     st.Page("screens/conversion.py", title="转化", icon=":material/call:", url_path="conversion"),
 ]
 
+if not ui.login_gate():                # a users file is configured and nobody has signed in yet
+    st.stop()
 page = st.navigation(PAGES)
 st.sidebar.markdown("**绿电营销看板**")
 ui.run_page(page)

@@ -17,7 +17,9 @@ Locks and consistency (outputs.md "concurrent readers"):
   serialised by a process-wide lock: a connection to the old file is closed before one to the new file opens.
 
 Who sees what: :class:`Scope` is the one place a per-user restriction enters (the ``$scope_reps``
-predicate of ``base.sql``, which every account-level query and the offer lookup go through).
+predicate and the ``$mask_residents`` name of ``base.sql``, which every account-level query and the offer
+lookup go through; a role's scope comes from ``auth.scope_for``). A page must read accounts ``FROM base``
+(or a layer built on it), never from the tables directly, to inherit it.
 """
 from __future__ import annotations
 
@@ -62,10 +64,15 @@ class DashboardDataError(Exception):
 
 @dataclass(frozen=True)
 class Scope:
-    """Who is looking. ``sales_reps=None``: every account (today's only role). Issue "customer data
-    protection" sets it per user (a rep: their own name), and every account-level query follows."""
+    """Who is looking (``auth.scope_for``: a user's role), applied in ``sql/base.sql`` so every page —
+    and every page added later that reads ``FROM base`` — follows it.
+
+    ``sales_reps``: only accounts whose ``sales_rep`` is one of these (None: every account);
+    ``mask_resident_names``: residents' names shown as ``***``; ``offers``: may open offer PDFs."""
 
     sales_reps: tuple[str, ...] | None = None
+    mask_resident_names: bool = False
+    offers: bool = True
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,8 @@ class Filters:
     def params(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "segments": list(self.segments), "provinces": list(self.provinces),
                 "customer_types": list(self.customer_types), "sales_reps": list(self.sales_reps),
-                "scope_reps": None if self.scope.sales_reps is None else list(self.scope.sales_reps)}
+                "scope_reps": None if self.scope.sales_reps is None else list(self.scope.sales_reps),
+                "mask_residents": self.scope.mask_resident_names}
 
 
 @lru_cache(maxsize=None)
@@ -244,6 +252,8 @@ def offer_pdf(snap: Snapshot, filters: Filters, account_id: str) -> tuple[str, b
     Served only when the ``offers`` table records a rendered or unchanged file for this account and run,
     the account is visible under the filters and scope, the recorded path resolves to a regular file
     inside the run's output folder (no ``..``, no link leading out), and its SHA-256 is the recorded one."""
+    if not filters.scope.offers:
+        return None
     rows = snap.query("offer_file", {**filters.params(), "account_id": account_id})
     if rows.height != 1:
         return None

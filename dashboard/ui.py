@@ -5,14 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import polars as pl
 import streamlit as st
 
-from . import labels
+from core.errors import UserError
+from warehouse.audit import os_user, record_export
+
+from . import auth, labels
 from .data import (DashboardDataError, FileChanged, Filters, Scope, Snapshot, WarehouseState, cached_query,
                    cached_state, warehouse_state)
 from .export import xlsx_bytes
@@ -32,9 +37,106 @@ def db_path() -> Path:
     return data_dir() / "warehouse" / "greenpower.duckdb"
 
 
+SESSION_USER = "gp_user"
+ROLE_LABELS = {"manager": "经理", "rep": "客户经理", "analyst": "分析员"}
+
+
+@lru_cache(maxsize=4)
+def _users(path: Path, mtime_ns: int) -> dict:
+    return auth.load_users(path)
+
+
+def users() -> dict | None:
+    """The users of ``gp dashboard --users`` (re-read when the file changes); None: no sign-in configured.
+    A file broken since the server started lets nobody in (and says why) until it is fixed."""
+    path = auth.users_path()
+    if path is None:
+        return None
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    try:
+        return _users(path, mtime)
+    except UserError as e:
+        st.error(f"用户文件有误，暂时无法登录：{e}")
+        return {}
+
+
+def signed_in() -> tuple[str, auth.User] | None:
+    """The session's user (name, entry), while the users file still lists them."""
+    found = users()
+    name = st.session_state.get(SESSION_USER)
+    if found is None or name not in found:
+        return None
+    return name, found[name]
+
+
 def current_scope() -> Scope:
-    """Who is looking (one role today: everything)."""
-    return Scope()
+    """What this session may see: its user's role (``auth.scope_for``); without a users file (the local,
+    single-user dashboard) everything; signed in as nobody: nothing."""
+    if users() is None:
+        return Scope()
+    who = signed_in()
+    return auth.scope_for(who[1]) if who else Scope(sales_reps=(), offers=False, mask_resident_names=True)
+
+
+def who_is_looking() -> str:
+    """The name the audit log records for this session's exports."""
+    who = signed_in()
+    return who[0] if who else f"{os_user()} (no sign-in)"
+
+
+def login_gate() -> bool:
+    """True when the session may see the pages: no users file, or a user signed in (shown in the sidebar
+    with a sign-out button). Otherwise draws the sign-in form and returns False."""
+    found = users()
+    if found is None:
+        return True
+    who = signed_in()
+    if who is not None:
+        name, user = who
+        st.sidebar.caption(f"已登录：{name}（{ROLE_LABELS[user.role]}"
+                           + (f"，{user.sales_rep} 的客户" if user.role == "rep" else "") + "）")
+        if st.sidebar.button("退出登录", key="gp_logout"):
+            st.session_state.pop(SESSION_USER, None)
+            st.rerun()
+        return True
+    st.title("绿电营销看板")
+    with st.form("gp_login"):
+        name = st.text_input("用户名")
+        password = st.text_input("密码", type="password")
+        submitted = st.form_submit_button("登录", type="primary")
+    if submitted:
+        if auth.verify(found, name, password) is not None:
+            for key in [k for k in st.session_state if k.startswith(("f_", "opp_"))]:
+                del st.session_state[key]         # no filter chosen under another user survives a sign-in
+            st.session_state[SESSION_USER] = name
+            st.rerun()
+        time.sleep(1.0)                           # slows down guessing
+        st.error("用户名或密码不正确。")
+    return False
+
+
+def filters_summary(filters: Filters) -> str:
+    """The filters of an export, for the audit log (codes and names of provinces and reps, never accounts)."""
+    parts = [f"run {filters.run_id}"]
+    for column, param, title in FILTERS:
+        values = getattr(filters, param)
+        if values:
+            parts.append(f"{column}={'|'.join(values)}")
+    return "; ".join(parts)
+
+
+def audited(make: Callable[[], bytes], what: str, rows: int, target: str | None) -> Callable[[], bytes]:
+    """A download's data, made when the button is clicked and recorded in the audit log then."""
+    db, who = db_path(), who_is_looking()
+
+    def data() -> bytes:
+        payload = make()
+        record_export(db, what=what, rows=rows, via="dashboard", who=who, target=target)
+        return payload
+    return data
 
 
 # ---------------------------------------------------------------- cached queries
@@ -255,8 +357,11 @@ def table(df: pl.DataFrame, key: str, file_name: str, *, height: int | str = "au
     exported = labels.for_display(df)
     st.dataframe(labels.for_display(rounded(df)), hide_index=True, column_config=column_config(df), key=key,
                  height=height)
-    st.download_button("导出 Excel", data=lambda: xlsx_bytes(exported), file_name=f"{file_name}.xlsx",
-                       mime=XLSX_MIME, key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
+    what = f"dashboard table {key}: " + filters_summary(context().filters)
+    st.download_button("导出 Excel", data=audited(lambda: xlsx_bytes(exported), what, exported.height,
+                                                 f"{file_name}.xlsx"),
+                       file_name=f"{file_name}.xlsx", mime=XLSX_MIME, key=f"{key}_xlsx", on_click="ignore",
+                       icon=":material/download:")
 
 
 def page_header(title: str, ctx: PageContext, subtitle: str = "") -> None:

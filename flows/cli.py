@@ -106,6 +106,9 @@ _MAX_ERROR_CHARS = 1_000
 def guarded(action):
     """Run ``action``; a failure prints one clear message (the traceback only with GP_DEBUG=1)."""
     try:
+        from core.filemodes import configured_group, restrict_umask
+        restrict_umask()              # files DuckDB makes itself (a write-ahead log) are not world-readable either
+        configured_group()            # a GREENPOWER_GROUP that names no group is refused before anything is done
         quiet_user_error_tracebacks()
         return action()
     except typer.Exit:
@@ -317,17 +320,22 @@ def query(
     chinese_headers: bool = typer.Option(False, "--chinese-headers", help="Chinese column headers (企业名称, "
                                                                           "年用电量 (kWh) …) in the table or file"),
     max_rows: int = typer.Option(50, "--max-rows", help="Rows to print"),
+    audit: bool = typer.Option(False, "--audit", help="Query the warehouse's audit log (table audit_log: "
+                                                       "exports and deletions) instead of the warehouse"),
 ) -> None:
-    """Run one SQL statement on a read-only connection and print the result (or write CSV/Excel)."""
+    """Run one SQL statement on a read-only connection and print the result (or write CSV/Excel; a written
+    file is recorded in the audit log)."""
     from flows.parameters import default_db
     from flows.query_command import query as run_query_command
 
     guarded(lambda: run_query_command(sql, file, db or default_db(), csv, xlsx, max_rows, chinese_headers,
-                                      echo=lambda text: out.print(text, highlight=False)))
+                                      echo=lambda text: out.print(text, highlight=False), audit=audit))
 
 
 from dashboard.command import dashboard as _dashboard_command  # noqa: E402  (managers' web dashboard)
 app.command("dashboard")(_dashboard_command)
+from dashboard.command import user_app as _dashboard_users  # noqa: E402
+app.add_typer(_dashboard_users, name="dashboard-user")
 
 from flows import cli_operations  # noqa: E402
 cli_operations.register(app)   # gp backup, gp restore

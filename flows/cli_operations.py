@@ -97,3 +97,5 @@ def restore(
 def register(app: typer.Typer) -> None:
     app.command()(backup)
     app.command()(restore)
+    from flows.forget_command import forget
+    app.command()(forget)

@@ -79,17 +79,22 @@ def read_sql(sql: str | None, file: str | None) -> str:
 
 
 def query(sql: str | None, file: str | None, db: Path, csv: Path | None, xlsx: Path | None, max_rows: int,
-          chinese_headers: bool, echo) -> None:
-    """Run the statement read-only on ``db`` and print it (``echo``) or write the files."""
+          chinese_headers: bool, echo, audit: bool = False) -> None:
+    """Run the statement read-only on ``db`` (``audit``: on its audit log) and print it (``echo``) or write
+    the files; a written file is recorded in the audit log (who, when, the statement, how many rows)."""
     from warehouse import format_table, run_query, write_query_result
+    from warehouse.audit import audit_path, record_export
     from warehouse.query import unique_headers
 
     text = read_sql(sql, file)
     labels = load_column_labels()
-    frame = run_query(db, text)
+    frame = run_query(audit_path(db) if audit else db, text)
     headers = labels.headers() if chinese_headers else {}
     if csv or xlsx:
         write_query_result(frame, csv=csv, xlsx=xlsx, headers=headers, formats=labels.formats())
+        for target in (p for p in (csv, xlsx) if p):
+            record_export(db, what=("gp query --audit: " if audit else "gp query: ") + " ".join(text.split()),
+                          rows=frame.height, via="cli", target=str(target))
         echo(f"{frame.height:,} rows written to {', '.join(str(p) for p in (csv, xlsx) if p)}")
     else:
         if headers:

@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from core.filemodes import make_dirs, secure_file
+
 responses_app = typer.Typer(no_args_is_help=True,
                             help="Responses from the CRM: import offer outcomes; see the funnel and A/B results.")
 
@@ -83,9 +85,10 @@ def demo_loop(summary: dict, seed: int = 1) -> None:
                              "FROM latest_results")
     sim = simulate_responses(offers, accounts, seed=seed, response_code=response_code, today=dt.date.today())
     folder = Path(summary.get("offers_folder") or "out")
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)
     export = folder / "crm_responses_simulated.csv"
     export.write_bytes(to_crm_export(sim).write_csv().encode("gb18030"))     # as a Chinese CRM would save it
+    secure_file(export)
     out.print(f"\n[bold]The loop[/]: {sim.height:,} simulated CRM responses (GBK CSV, Chinese headers) → {export}")
     result = import_file(export, db)
     out.print(f"imported: stored {result['accepted']:,}, duplicates {result['duplicates']:,}, "

@@ -17,10 +17,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
+
+from core.filemodes import make_dirs, open_private
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
@@ -51,7 +54,7 @@ def write_jobs(items: Iterable, path: Path) -> tuple[dict[int, dict], list[tuple
     """
     from offers.plan import RenderJob
     rows, spans = {}, []
-    with open(path, "wb") as fh:
+    with os.fdopen(open_private(path), "wb") as fh:
         for item in items:
             if isinstance(item, RenderJob):
                 start = fh.tell()
@@ -97,7 +100,7 @@ def render_with_dask(plan: Iterable, folder: Path, address: str, batch_size: int
     from offers.rows import offers_frame
 
     folder = Path(folder).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder)
     items = [*plan.rows, *plan.jobs] if hasattr(plan, "jobs") else plan
     jobs_file = folder / JOBS_FILE
     try:

@@ -21,6 +21,7 @@ from typing import Iterator
 
 import duckdb
 
+from core.filemodes import secure_file
 from loop.leads.tables import ensure_lead_tables
 from warehouse import publish as files
 from warehouse import storage
@@ -75,6 +76,7 @@ def loop_transaction(db_path: str | os.PathLike, *, what: str, lock_timeout_s: f
         files.copy_published(db, staging)
         con = duckdb.connect(str(staging), config={"fsync_mode": "NONE", "preserve_insertion_order": False,
                                                    **storage.connect_config(version)})
+        secure_file(staging)
         try:
             con.execute("SET enable_progress_bar = false")
             con.execute("BEGIN TRANSACTION")

@@ -11,6 +11,8 @@ import secrets
 import time
 from pathlib import Path
 
+from core.filemodes import open_private
+
 TEMP_SUFFIX = ".tmp"
 
 
@@ -22,7 +24,7 @@ def atomic_write_bytes(final: Path, data: bytes) -> None:
     final = Path(final)
     tmp = temp_name(final)
     try:
-        with open(tmp, "xb") as fh:
+        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

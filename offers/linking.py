@@ -6,6 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from core.filemodes import secure_file
 from offers.atomic import atomic_write_bytes, temp_name
 
 
@@ -21,11 +22,13 @@ def _reuse(source: Path, final: Path, sha256: str) -> bool:
     """Make ``final`` the verified previous file: nothing to do in the same folder, else a hard link
     (same file system) or a copy, both put in place atomically."""
     if source == final or _file_sha256(final) == sha256:
+        secure_file(final)
         return True
     tmp = temp_name(final)
     try:
         try:
             os.link(source, tmp)
+            secure_file(tmp)     # the same inode as the earlier run's file: that one is secured too
         except OSError:
             atomic_write_bytes(final, source.read_bytes())
             return True

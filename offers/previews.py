@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.filemodes import make_dirs, secure_tree
 from offers.demo import demo_run
 from offers.paths import PROJECT_ROOT
 from offers.render import render_offers
@@ -23,7 +24,7 @@ SHOWCASE = {"JS-0001": "compliance_driven", "GD-0002": "value_oriented", "ZJ-000
 
 def make_previews(target: Path, resolution: int = 60) -> list[Path]:
     run = demo_run(more=True)
-    target.mkdir(parents=True, exist_ok=True)
+    make_dirs(target)
     for old in target.glob("*.png"):
         old.unlink()
     written = []
@@ -36,7 +37,7 @@ def make_previews(target: Path, resolution: int = 60) -> list[Path]:
                 continue
             pdf = Path(tmp) / row["path"]
             subprocess.run(["pdftoppm", "-png", "-r", str(resolution), str(pdf), str(target / label)], check=True)
-            written += sorted(target.glob(f"{label}-*.png"))
+            written += [secure_tree(p) for p in sorted(target.glob(f"{label}-*.png"))]
     return written
 
 

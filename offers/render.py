@@ -28,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from core.filemodes import make_dirs
 from offers.atomic import remove_stale_temps
 from offers.branding import Branding, load_branding
 from offers.plan import TIMEZONE, OfferPlan, RenderJob, iter_plan, plan_offers
@@ -58,7 +59,7 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
     ``editions``: per account in an experiment, its edition (``loop.assign.plan_editions``; see :func:`iter_plan`).
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir)
     remove_stale_temps(out_dir)
     if pool is not None:
         branding = pool.branding

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from core.filemodes import make_dirs, secure_file
 from core.vocabulary import PvMode
 from synthetic import vocabulary as vocab
 
@@ -232,7 +233,7 @@ def generate_customers(n: int, seed: int = 0) -> pl.DataFrame:
 def write_customers(frame: pl.DataFrame, out: Path) -> None:
     """Write by suffix: .csv (UTF-8), .parquet, .xlsx."""
     suffix = out.suffix.lower()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(out.parent)
     if suffix == ".csv":
         frame.write_csv(out)
     elif suffix == ".parquet":
@@ -241,6 +242,7 @@ def write_customers(frame: pl.DataFrame, out: Path) -> None:
         frame.write_excel(out, worksheet="customers")
     else:
         raise ValueError(f"unknown output type {out.suffix!r}: use .csv, .parquet or .xlsx")
+    secure_file(out)     # made-up customers, but a customer list all the same
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ def prefect_harness():
 # Tests of reliability and offer consistency check every account's offer; the shipped experiment
 # (data/loop/editions.yaml) holds a control arm's accounts out (no PDF). Those modules run on a copy of
 # data/ without experiments — the loop's own tests (test_loop*.py) and the flows use the shipped file.
-WITHOUT_EXPERIMENTS = ("test_reliability_hostile", "test_reliability_pipeline", "test_reliability_faults",
+WITHOUT_EXPERIMENTS = ("test_customer_data", "test_reliability_hostile", "test_reliability_pipeline", "test_reliability_faults",
                        "test_reliability_concurrency", "test_offer_consistency")
 
 
@@ -62,3 +62,25 @@ def _no_experiment_where_every_offer_is_checked(request):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GREENPOWER_DATA", str(request.getfixturevalue("data_without_experiments")))
         yield
+
+
+def _second_night(rows: list[dict]) -> list[dict]:
+    """The same accounts a day later: half of them joined RE100 and publish an ESG report (segments move)."""
+    return [{**r, "re100_member": "true", "has_esg_report": "true"} if i % 2 == 0 else r
+            for i, r in enumerate(rows)]
+
+
+@pytest.fixture(scope="session")
+def dashboard_warehouse(prefect_harness, tmp_path_factory):
+    """Two real nightly runs on 16 sample accounts: d1 without PDFs, d2 (a day later) with PDFs — the
+    dashboard's tests (test_dashboard.py, test_dashboard_access.py) read it, never write it."""
+    from flows.nightly import nightly
+    from flows.parameters import NightlyParameters
+    from reliability_support import sample_rows, write_customers
+    folder = tmp_path_factory.mktemp("dash")
+    db, out = folder / "gp.duckdb", folder / "out"
+    rows = sample_rows(16)
+    for run_id, day_rows, pdf in (("d1", rows, False), ("d2", _second_night(rows), True)):
+        nightly(NightlyParameters(customers=write_customers(folder / f"{run_id}.csv", day_rows), db=db, out=out,
+                                  run_id=run_id, render_pdf=pdf, workers=2))
+    return db

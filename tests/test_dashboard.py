@@ -18,36 +18,18 @@ from dashboard import labels
 from dashboard.command import DB_ENV
 from dashboard.data import Filters, Scope, Snapshot, offer_pdf
 from dashboard.export import xlsx_bytes
-from reliability_support import sample_rows, write_customers
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 PAGES = {"机会": "screens/opportunities.py", "地区": "screens/regions.py", "细分变化": "screens/segment_changes.py",
          "转化": "screens/conversion.py"}
-N = 16
-
-
-def nightly(customers: Path, db: Path, out: Path, run_id: str, render_pdf: bool) -> dict:
-    from flows.nightly import nightly as flow
-    from flows.parameters import NightlyParameters
-    return flow(NightlyParameters(customers=customers, db=db, out=out, run_id=run_id, render_pdf=render_pdf,
-                                  workers=2))
-
-
-def second_night(rows: list[dict]) -> list[dict]:
-    """The same accounts a day later: half of them joined RE100 and publish an ESG report (segments move)."""
-    return [{**r, "re100_member": "true", "has_esg_report": "true"} if i % 2 == 0 else r
-            for i, r in enumerate(rows)]
+N = 16     # accounts of the dashboard_warehouse fixture (conftest.py)
 
 
 @pytest.fixture(scope="module")
-def warehouse(prefect_harness, tmp_path_factory):
-    """Two real nightly runs on N sample accounts: d1 without PDFs, d2 (a day later) with PDFs."""
-    folder = tmp_path_factory.mktemp("dash")
-    db, out = folder / "gp.duckdb", folder / "out"
-    rows = sample_rows(N)
-    nightly(write_customers(folder / "d1.csv", rows), db, out, "d1", render_pdf=False)
-    nightly(write_customers(folder / "d2.csv", second_night(rows)), db, out, "d2", render_pdf=True)
-    return db
+def warehouse(dashboard_warehouse):
+    """Two real nightly runs on N sample accounts: d1 without PDFs, d2 (a day later) with PDFs (conftest.py,
+    shared with test_dashboard_access.py)."""
+    return dashboard_warehouse
 
 
 def sql(db: Path, query: str, params=None) -> list[tuple]:

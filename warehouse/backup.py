@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from core.filemodes import make_dirs, secure_tree
+
 from . import publish as files
 from .dbfile import attach_sql, open_database
 from .errors import WarehouseError
@@ -48,7 +50,7 @@ def backup(db_path: Path, folder: Path) -> dict:
     check_whole(db_path)   # a damaged file would export a partial backup
     partial = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(partial)
     try:
         con = duckdb.connect()     # in memory, with file access, the warehouse attached read-only
         try:
@@ -69,6 +71,7 @@ def backup(db_path: Path, folder: Path) -> dict:
                       for p in sorted(partial.iterdir()) if p.is_file()},
         }
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        secure_tree(partial)
         for p in partial.iterdir():
             files.fsync_path(p)
         if folder.exists():
@@ -147,7 +150,7 @@ def restore_backup(db_path: Path, folder: Path) -> Loaded:
     db_path, folder = Path(db_path), Path(folder)
     manifest = read_manifest(folder)
     verify_files(folder, manifest)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(db_path.parent)
     staging = files.staging_path(db_path, "restore-backup")
     files.remove_db_files(staging)
     try:

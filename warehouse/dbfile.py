@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from core.filemodes import secure_file
+
 from . import storage
 
 
@@ -24,6 +26,7 @@ def open_database(path: Path, *, read_only: bool = False, config: dict | None = 
     con = duckdb.connect(str(path), read_only=read_only,
                          config={**(READ_ONLY_CONFIG if read_only else {}), **written, **(config or {})})
     if not read_only:
+        secure_file(path)
         con.execute("SET enable_progress_bar = false")
     return con
 

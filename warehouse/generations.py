@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from core.filemodes import secure_file
+
 from . import publish as files
 from .dbfile import open_database
 from .errors import WarehouseError
@@ -130,6 +132,7 @@ def restore_newest(db_path: Path, *, force: bool = False) -> Restored:
         try:
             files.remove_db_files(staging)
             shutil.copyfile(gen, staging)   # a new inode: the generation stays as it is
+            secure_file(staging)
             check_whole(staging)
         except (DamagedWarehouse, OSError) as e:
             files.remove_db_files(staging)

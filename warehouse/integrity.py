@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from core.filemodes import open_private
+
 from .dbfile import open_database
 from .errors import WarehouseError
 from .schema import q
@@ -76,7 +78,8 @@ def _stamp(path: Path) -> dict:
 
 def mark_verified(db_path: Path) -> None:
     try:
-        _verified_path(db_path).write_text(json.dumps(_stamp(db_path)), encoding="utf-8")
+        with os.fdopen(open_private(_verified_path(db_path)), "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(_stamp(db_path)))
     except OSError:   # only an optimisation: the next run reads the file whole instead
         forget_verified(db_path)
 

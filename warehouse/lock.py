@@ -14,6 +14,8 @@ import time
 import weakref
 from pathlib import Path
 
+from core.filemodes import open_private
+
 from .errors import WarehouseBusy
 
 POLL_S = 0.1
@@ -70,7 +72,7 @@ class RunLock:
         return self._fd is not None
 
     def acquire(self, timeout_s: float, holder: dict) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
         deadline = time.monotonic() + max(0.0, float(timeout_s))
         while True:
             try:

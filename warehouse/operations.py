@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from core.filemodes import make_dirs
+
 from . import backup as _backup
 from . import generations
 from . import publish as files
@@ -17,7 +19,7 @@ from .lock import RunLock
 
 @contextmanager
 def writer_lock(db_path: Path, what: str, timeout_s: float = 0) -> Iterator[None]:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(db_path.parent)
     lock = RunLock(files.lock_path(db_path))
     lock.acquire(timeout_s, {"run_id": f"({what})", "pid": os.getpid(), "host": socket.gethostname(),
                              "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})

@@ -8,6 +8,7 @@
     greenpower.duckdb.gen-<time>      an earlier published file, kept for `gp restore` (generations.py)
     greenpower.duckdb.verified        inode, size and mtime of the published file when it was read back whole
     greenpower.duckdb.replaced-<time> the file a restore replaced (kept until the operator deletes it)
+    greenpower.duckdb.audit.duckdb    the audit log of exports and deletions (audit.py)
 
 Readers that have the published file open keep reading the old inode (a consistent snapshot) after
 ``os.replace``; new connections open the new file. Linux/POSIX only (Windows cannot replace an open file).
@@ -25,6 +26,8 @@ import threading
 from pathlib import Path
 
 import duckdb
+
+from core.filemodes import configured_group, open_private, secure_file
 
 from .errors import WarehouseError
 
@@ -157,7 +160,7 @@ def check_published_quiet(db_path: Path) -> None:
 
 def _copy_fd(src_fd: int, dest: Path) -> None:
     size = os.fstat(src_fd).st_size
-    with open(dest, "wb") as out:
+    with os.fdopen(open_private(dest), "wb") as out:
         offset = 0
         while offset < size:
             try:
@@ -242,13 +245,15 @@ def publish(staging: Path, db_path: Path) -> None:
 
 
 def keep_access(published: Path, staging: Path) -> None:
-    """The new file gets the old one's permission bits and group, so managers who could read the
-    warehouse still can after the swap."""
+    """The new file is 0640 (``core.filemodes``) and keeps the old one's group unless a group is
+    configured, so managers who could read the warehouse still can after the swap."""
+    secure_file(staging)
     try:
         st = published.stat()
     except FileNotFoundError:
         return
-    os.chmod(staging, st.st_mode & 0o7777)
+    if configured_group() is not None:
+        return
     try:
         os.chown(staging, -1, st.st_gid)
     except OSError as e:  # not a member of that group: readers keep what umask gives
@@ -263,6 +268,7 @@ def compact(src: Path, dest: Path, storage_version: str) -> None:
         con.execute("SET enable_progress_bar = false")
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(src)])
         con.execute("ATTACH ? AS dst (STORAGE_VERSION ?)", [str(dest), storage_version])  # publish() fsyncs it
+        secure_file(dest)
         con.execute("COPY FROM DATABASE src TO dst")
         con.execute("DETACH src")
         con.execute("CHECKPOINT dst")
@@ -274,7 +280,7 @@ def compact(src: Path, dest: Path, storage_version: str) -> None:
 def write_journal(db_path: Path, data: dict) -> None:
     path = journal_path(db_path)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with os.fdopen(open_private(tmp), "w", encoding="utf-8") as f:
         json.dump(data, f, ensure_ascii=False, default=str, indent=1)
         f.flush()
         os.fsync(f.fileno())

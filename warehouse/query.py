@@ -23,6 +23,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from core.filemodes import secure_file
+
 from .errors import QueryError
 
 READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.StatementType.PRAGMA}
@@ -138,6 +140,7 @@ def write_query_result(df: pl.DataFrame, *, csv: Path | None = None, xlsx: Path 
         csv = Path(csv)
         try:
             _flatten(df, for_excel=False).rename(dict(zip(df.columns, shown))).write_csv(csv, include_bom=True)
+            secure_file(csv)
         except OSError as e:
             raise QueryError(f"{csv}: cannot write CSV: {e}") from e
     if xlsx is not None:
@@ -154,6 +157,7 @@ def write_query_result(df: pl.DataFrame, *, csv: Path | None = None, xlsx: Path 
                 column_formats={h: EXCEL_FORMATS[formats[c]] for c, h in zip(df.columns, shown)
                                 if c in formats and h in numeric},
                 column_widths={h: round(w * 7 + 5) for h, w in zip(shown, widths)})  # polars wants pixels
+            secure_file(xlsx)
         except OSError as e:
             raise QueryError(f"{xlsx}: cannot write Excel file: {e}") from e
 

@@ -10,6 +10,8 @@ from typing import Iterator
 
 import duckdb
 
+from core.filemodes import secure_file
+
 from . import storage
 
 # DuckDB settings of the staging connection (see _open_staging)
@@ -44,5 +46,6 @@ def _open_staging(path: Path, storage_version: str) -> duckdb.DuckDBPyConnection
     A new file is created in ``storage_version`` (``storage.py``); a copy keeps its own until commit."""
     con = duckdb.connect(str(path), config={"fsync_mode": "NONE", **STAGING_SETTINGS,
                                             **storage.connect_config(storage_version)})
+    secure_file(path)                                 # before any row is written (a new file is made by connect)
     con.execute("SET enable_progress_bar = false")  # a long insert would draw one into the run's log
     return con

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from core.filemodes import make_dirs
+
 from . import publish as files
 from . import storage
 from .compaction import COMPACT_FREE_SHARE, COMPACT_MIN_BYTES, WarehouseCompaction  # noqa: F401
@@ -106,7 +108,7 @@ class Warehouse(WarehouseReads, WarehouseRecovery, WarehouseCompaction):
             "output_folder": None if output_folder is None else os.path.abspath(os.fspath(output_folder)),
             "host": socket.gethostname(), "pid": os.getpid(), "storage_version": self.storage_version,
         }
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.db_path.parent)
         lock = RunLock(self.lock_path)
         lock.acquire(self.lock_timeout_s, {"run_id": run_id, "pid": row["pid"], "host": row["host"],
                                            "started_at": started.isoformat(timespec="seconds")})

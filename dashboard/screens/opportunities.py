@@ -39,7 +39,9 @@ ui.table(opps, "opportunities", f"机会_{ctx.filters.run_id}", height=420)
 
 st.subheader("报价单 PDF")
 with_offer = opps.filter(pl.col("offer_status").is_in(["rendered", "unchanged"]))
-if with_offer.height == 0:
+if not ctx.filters.scope.offers:
+    st.info("报价单含客户姓名，分析员角色不提供。")
+elif with_offer.height == 0:
     st.info("这次运行没有为这些客户生成报价单（例如以 --no-pdf 运行）。")
 else:
     names = dict(zip(with_offer["account_id"].to_list(),
@@ -51,7 +53,9 @@ else:
         pick.warning("找不到这位客户在本次运行中记录的报价单文件（可能已被清理或移动）。")
     else:
         file_name, data = found
-        button.download_button("打开报价单 PDF", data=data, file_name=file_name, mime="application/pdf",
+        button.download_button("打开报价单 PDF", data=ui.audited(lambda: data, "dashboard offer PDF: "
+                                                           + ui.filters_summary(ctx.filters), 1, None),
+                               file_name=file_name, mime="application/pdf",
                            key="opp_pdf", on_click="ignore", type="primary", icon=":material/picture_as_pdf:")
 
 pv = opps.filter(pl.col("pv_pays"))

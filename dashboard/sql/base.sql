@@ -3,10 +3,10 @@
 -- Every page reads account-level data only through this layer (`FROM base`), so a per-user
 -- restriction (a rep sees only their own accounts) is one more predicate here: $scope.
 -- Parameters: $run_id; $segments, $provinces, $customer_types, $sales_reps (VARCHAR[], empty = all);
--- $scope_reps (VARCHAR[] or NULL = no restriction).
+-- $scope_reps (VARCHAR[] or NULL = no restriction); $mask_residents (BOOLEAN: residents' names as ***).
 SELECT r.*,
        s.segment,
-       a.name,
+       CASE WHEN $mask_residents::BOOLEAN AND r.customer_type = 'residential' THEN '***' ELSE a.name END AS name,
        a.sales_rep,
        a.industry,
        a.industry_group,
