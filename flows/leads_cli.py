@@ -39,6 +39,7 @@ def calls_command(
     from loop.leads.calls import call_list, write_call_list
     from loop.leads.config import load_leads_config
     from warehouse import format_table
+    from warehouse.audit import record_export
 
     db = db or default_db()
     calls = guarded(lambda: call_list(db, rep, load_leads_config(), names=code_names()))
@@ -52,6 +53,9 @@ def calls_command(
     if xlsx is not None:
         guarded(lambda: write_call_list(calls, xlsx))
         out.print(f"call list written to {xlsx}")
+    # a call list is an export of customer data (reliability.md): who, when, whose list and how many rows
+    record_export(db, what=f"gp calls --rep {rep}", rows=calls.height, via="call list",
+                  target=str(xlsx) if xlsx is not None else None)
 
 
 def code_names() -> dict[str, str]:

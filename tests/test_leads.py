@@ -166,6 +166,11 @@ def test_below_the_threshold_the_score_is_the_rule_and_says_so(warehouse, tmp_pa
     sheet = pl.read_excel(tmp_path / "c.xlsx")
     assert set(sheet["评分方式"]) == {"规则（结果不足，未训练模型）"}
     assert sheet["顺序"].to_list() == list(range(1, sheet.height + 1))
+    # a call list is an audited export: who, which list, how many rows, the file's name — not the rows
+    from warehouse.audit import audit_path
+    (via, what, n_rows, target), = rows(audit_path(db), "SELECT via, what, rows, target FROM audit_log")
+    assert (via, what, n_rows) == ("call list", f"gp calls --rep {rep}", sheet.height)
+    assert target.endswith("c.xlsx")
 
 
 def _doc() -> dict:
