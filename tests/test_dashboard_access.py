@@ -20,7 +20,8 @@ from dashboard.command import DB_ENV
 from dashboard.data import Filters, Snapshot, offer_pdf
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-PAGES = {"机会": "screens/opportunities.py", "地区": "screens/regions.py", "细分变化": "screens/segment_changes.py"}
+PAGES = {"机会": "screens/opportunities.py", "地区": "screens/regions.py", "细分变化": "screens/segment_changes.py",
+         "转化": "screens/conversion.py"}
 PASSWORD = "correct horse 42"
 
 
@@ -129,6 +130,10 @@ def test_a_rep_reaches_only_own_accounts_by_every_page_filter_and_pdf(setting, m
     at.switch_page(PAGES["机会"]).run()
     no_errors(at)
     assert shown_accounts(at) <= {own}
+    at.session_state["lead_rep"] = other_rep or ""             # the 转化 page's own rep picker, crafted
+    at.switch_page(PAGES["转化"]).run()
+    no_errors(at)
+    assert shown_accounts(at) <= {own} and other_name not in str([df.value.to_dict() for df in at.dataframe])
     assert all(b.label != "打开报价单 PDF" or other not in str(b) for b in at.get("download_button"))
     # the PDF lookup itself, and every account-level query, under the rep's scope
     scope = scope_for(load_users(setting["users"])["rep1"])
@@ -137,8 +142,9 @@ def test_a_rep_reaches_only_own_accounts_by_every_page_filter_and_pdf(setting, m
         mine = Filters(run_id=latest, scope=scope)
         assert offer_pdf(snap, mine, other) is None
         assert offer_pdf(snap, Filters(run_id=latest), other) is not None       # the manager's scope: served
-        for name in ("opportunities", "segment_changes", "filter_options", "regions", "overview_segments"):
-            frame = snap.query(name, {**mine.params(), "order": "npv", "limit": 10_000})
+        for name in ("opportunities", "segment_changes", "filter_options", "regions", "overview_segments",
+                     "lead_list"):
+            frame = snap.query(name, {**mine.params(), "order": "npv", "limit": 10_000, "rep": other_rep})
             for col in ("account_id", "sales_rep"):
                 if col in frame.columns:
                     assert set(frame[col].drop_nulls().to_list()) <= {own, rep}, name
@@ -157,9 +163,10 @@ def test_an_analyst_sees_residents_masked_and_no_pdf(setting, monkeypatch):
     assert not any(name in text for name in residents)
     assert not any(b.label == "打开报价单 PDF" for b in at.get("download_button"))
     assert "分析员角色不提供" in str([i.value for i in at.info])
-    at.switch_page(PAGES["细分变化"]).run()
-    no_errors(at)
-    assert not any(name in str([df.value.to_dict() for df in at.dataframe]) for name in residents)
+    for title in ("细分变化", "转化"):
+        at.switch_page(PAGES[title]).run()
+        no_errors(at)
+        assert not any(name in str([df.value.to_dict() for df in at.dataframe]) for name in residents), title
 
 
 def test_a_download_is_audited_when_made(setting, monkeypatch, tmp_path):
