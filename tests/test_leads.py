@@ -302,3 +302,21 @@ def test_a_campaign_with_top_n_by_lead_score_keeps_the_best_of_its_selection(war
     assert chosen["account_id"].to_list() == expected
     with pytest.raises(Exception, match="lead_score"):
         CampaignParameters(name="top", db=db, top=7, by="npv")
+
+
+def test_reasons_are_the_largest_positive_contributions_whose_fact_holds():
+    from loop.leads.reasons import top_reasons
+    f = pl.DataFrame({"saving_yuan": [1e5, -1.0, 5.0], "pv_npv_yuan": [1.0, None, -3.0], "is_exporter": [1.0, 0, 1],
+                      "re100_member": [1.0, 1, 0], "is_listed": [0.0, 0, 0], "has_esg_report": [0.0, 0, 0],
+                      "meetings_before": [0.0, 0, 1], "accepted_before": [0.0, 0, 0],
+                      "edition": ["brand_first", "standard", "standard"], "segment": ["value_oriented", "a", "b"],
+                      "annual_kwh": [1e6, 0, 5]})
+    contrib = {"saving_share": np.array([0.9, 2.0, -1.0]), "pv_npv_log": np.array([0.5, 2.0, -1.0]),
+               "is_exporter": np.array([0.3, 0.0, -1.0]), "re100_member": np.array([0.2, 0.7, -1.0]),
+               "edition": np.array([0.6, 5.0, -1.0]), "segment": np.array([0.1, 0.1, -1.0])}
+    got = [[(r["code"], r["value"], r["label"]) for r in row] for row in top_reasons(f, contrib, 3).to_list()]
+    # row 0: saving 0.9 > edition 0.6 > exporter+RE100 0.5 = pv 0.5 (file order breaks the tie); each counted once
+    assert got[0] == [("saving", 1e5, None), ("edition", None, "brand_first"), ("pv_npv", 1.0, None)]
+    # row 1: no saving, no PV value, standard edition: the facts that hold and raised the score
+    assert got[1] == [("re100", None, None), ("segment", None, "a")]
+    assert got[2] == []                      # nothing raised the score: no reason invented

@@ -55,9 +55,9 @@ def top_reasons(features: pl.DataFrame, contributions: dict[str, np.ndarray], k:
     facts = features.select([GROUPS[g][1].fill_null(False).alias(g) for g in names]).to_numpy()
     score = np.full((n, len(names)), -np.inf, dtype=np.float64)
     for j, g in enumerate(names):
-        parts = [contributions[f] for f in GROUPS[g][0] if f in contributions]
-        if g in contributions:
-            parts.append(contributions[g])
+        # the model's contributions are per feature, the rule's per group (each counted once)
+        parts = [contributions[f] for f in GROUPS[g][0] if f in contributions] or \
+            ([contributions[g]] if g in contributions else [])
         if parts:
             total = np.sum(parts, axis=0)
             score[:, j] = np.where(facts[:, j] & (total > 0), total, -np.inf)
