@@ -40,7 +40,10 @@ from warehouse.query import connect_read_only
 SQL_DIR = Path(__file__).with_name("sql")
 
 # layer name -> SQL file; a query that mentions a layer (FROM base / FROM changes) gets it as a CTE
-LAYERS = {"base": "base.sql", "changes": "segment_changes.sql"}
+LAYERS = {"base": "base.sql", "changes": "segment_changes.sql", "cube": "cube.sql"}
+# queries answered from the run's overview_cube rows when it has them (summed at publish: warehouse/overview.py),
+# so 总览's first paint on a million accounts sums a few thousand rows; else from base as before
+CUBE_QUERIES = {"overview_segments": "overview_segments_cube", "filter_options": "filter_options_cube"}
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _LEADING_COMMENTS = re.compile(r"^(\s*--[^\n]*\n)*\s*", re.S)
 
@@ -137,6 +140,7 @@ class Snapshot:
         self.identity = file_identity(self.db_path)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._compat: tuple[str, ...] | None = None
+        self._cube: dict[str, bool] = {}
         self._locked = False
 
     # ------------------------------------------------------------ connection
@@ -184,8 +188,18 @@ class Snapshot:
             self._compat = tuple(expr for col, expr in COMPAT_COLUMNS.items() if col not in have)
         return self._compat
 
+    def has_cube(self, run_id: str) -> bool:
+        """Whether ``run_id`` was summed into ``overview_cube`` at publish."""
+        if run_id not in self._cube:
+            self._cube[run_id] = self.has_table("overview_cube") and self._connection().execute(
+                "SELECT count(*) > 0 FROM overview_cube WHERE run_id = ?", [run_id]).fetchall()[0][0]
+        return self._cube[run_id]
+
     def query(self, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        """Run ``sql/<name>.sql`` with the parameters it uses (others in ``params`` are ignored)."""
+        """Run ``sql/<name>.sql`` with the parameters it uses (others in ``params`` are ignored); a query of
+        ``CUBE_QUERIES`` runs its summed variant when the run has overview_cube rows."""
+        if name in CUBE_QUERIES and params and self.has_cube(params["run_id"]):
+            name = CUBE_QUERIES[name]
         sql = compose(name, self.compat())
         used = set(_PARAM.findall(sql))
         missing = used - set(params or {})

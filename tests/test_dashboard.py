@@ -241,6 +241,33 @@ def test_a_scope_restricts_every_account_level_query(warehouse):
         assert offer_pdf(snap, scoped, other) is None
 
 
+def test_the_overview_summed_at_publish_equals_the_sums_over_the_accounts(warehouse, tmp_path):
+    """总览 and the filter choices read the run's overview_cube rows (summed at commit); the same database
+    without them reads the accounts: both answer alike for every filter, combined filters and a scope."""
+    assert sql(warehouse, "SELECT count(DISTINCT run_id) FROM overview_cube") == [(2,)]
+    without = tmp_path / "without-cube.duckdb"
+    shutil.copy(warehouse, without)
+    with duckdb.connect(str(without)) as con:
+        con.execute("DROP TABLE overview_cube")
+    seg, prov, ctype, rep = sql(warehouse, """SELECT segment, province, customer_type, sales_rep FROM latest_results
+                                              WHERE sales_rep IS NOT NULL ORDER BY account_id LIMIT 1""")[0]
+    cases = [Filters(run_id=run) for run in ("d1", "d2")] + [
+        Filters(run_id="d2", segments=(seg,)), Filters(run_id="d2", provinces=(prov,), customer_types=(ctype,)),
+        Filters(run_id="d2", sales_reps=(rep, "")), Filters(run_id="d2", scope=Scope(sales_reps=(rep,)))]
+    for filters in cases:
+        for name in ("overview_segments", "filter_options"):
+            with Snapshot(warehouse) as snap:
+                assert snap.has_cube(filters.run_id)
+                summed = snap.query(name, filters.params())
+            with Snapshot(without) as snap:
+                assert not snap.has_cube(filters.run_id)
+                direct = snap.query(name, filters.params())
+            assert summed.columns == direct.columns and summed.height == direct.height > 0, (name, filters)
+            for a, b in zip(summed.iter_rows(), direct.iter_rows()):
+                assert list(a) == \
+                    [pytest.approx(y, rel=1e-12) if isinstance(y, float) else y for y in b], (name, filters)
+
+
 # ------------------------------------------------------------------ 地区 and 细分变化
 
 def test_regions_equal_the_summary_by_province(warehouse, monkeypatch):

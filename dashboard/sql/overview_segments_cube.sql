@@ -1,0 +1,16 @@
+-- 总览 per segment and the total (overview_segments.sql), summed from the run's overview_cube rows.
+SELECT segment,
+       grouping(segment) = 1 AS is_total,
+       CAST(sum(accounts) AS BIGINT) AS accounts,
+       sum(annual_kwh) AS annual_kwh,
+       sum(grid_kwh) AS grid_kwh,
+       sum(bill_yuan) AS current_cost_yuan,
+       sum(green_cost_low_yuan) AS green_cost_low_yuan,
+       sum(green_cost_high_yuan) AS green_cost_high_yuan,
+       sum(extra_cost_low_yuan) AS extra_cost_low_yuan,
+       sum(extra_cost_high_yuan) AS extra_cost_high_yuan,
+       sum(current_co2_t) AS current_co2_t,
+       sum(co2_reduction_t) AS co2_reduction_t
+FROM cube
+GROUP BY GROUPING SETS ((segment), ())
+ORDER BY is_total, segment
