@@ -1,9 +1,12 @@
--- Layer 1 for 总览, summed: the rows of `overview_cube` (warehouse/sql/tables/overview_cube.sql: one
--- published, successful run's accounts summed per segment, province, customer type and sales rep) that
--- the dashboard's filters and the user's scope keep — the same predicates as base.sql, on the same grain.
--- Used only when the run has cube rows (dashboard/data.py CUBE_QUERIES); sums over it equal sums over base.
+-- Layer 2 for 总览 and the filter choices, summed: stands in for summable.sql when the run has rows in
+-- `overview_cube` (warehouse/sql/tables/overview_cube.sql: one published, successful run's accounts summed
+-- per segment, province, customer type and sales rep). The same filters and scope as base.sql, on that grain.
 -- Parameters as base.sql.
-SELECT c.*
+SELECT c.segment, c.province, c.customer_type, c.sales_rep,
+       c.accounts,
+       c.annual_kwh, c.grid_kwh, c.bill_yuan,
+       c.green_cost_low_yuan, c.green_cost_high_yuan, c.extra_cost_low_yuan, c.extra_cost_high_yuan,
+       c.current_co2_t, c.co2_reduction_t
 FROM overview_cube c
 JOIN runs ru ON ru.run_id = c.run_id AND ru.status = 'succeeded'
 WHERE c.run_id = $run_id
