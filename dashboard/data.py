@@ -42,7 +42,10 @@ from warehouse.query import connect_read_only
 SQL_DIR = Path(__file__).with_name("sql")
 
 # layer name -> SQL file; a query that mentions a layer (FROM base / FROM changes) gets it as a CTE
-LAYERS = {"base": "base.sql", "changes": "segment_changes.sql"}
+LAYERS = {"base": "base.sql", "changes": "segment_changes.sql", "summable": "summable.sql"}
+# the layer that stands in for `summable` when the run was summed at publish (warehouse/overview.py): 总览 and
+# the filter choices then sum a few thousand rows of overview_cube instead of a million accounts
+SUMMED = {"summable": "cube.sql"}
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _LEADING_COMMENTS = re.compile(r"^(\s*--[^\n]*\n)*\s*", re.S)
 
@@ -100,23 +103,28 @@ def _body(text: str) -> str:
     return _LEADING_COMMENTS.sub("", text, count=1).strip().rstrip(";")
 
 
-def compose(name: str, compat: tuple[str, ...] = ()) -> str:
+def reads_layer(name: str, layer: str) -> bool:
+    return re.search(rf"\b(FROM|JOIN)\s+{layer}\b", _body(sql_text(name)), re.I) is not None
+
+
+def compose(name: str, compat: tuple[str, ...] = (), summed: bool = False) -> str:
     """The query ``name`` with the layers it reads prepended as CTEs (``compat``: base.sql's stand-ins
-    for results columns the database lacks)."""
+    for results columns the database lacks; ``summed``: the layers of ``SUMMED`` read the run's sums)."""
     body = _body(sql_text(name))
+    files = {**LAYERS, **(SUMMED if summed else {})}
     needed: list[str] = []
 
     def need(text: str) -> None:
         for layer in LAYERS:
             if layer not in needed and re.search(rf"\b(FROM|JOIN)\s+{layer}\b", text, re.I):
-                need(_body(sql_text(LAYERS[layer][:-4])))
+                need(_body(sql_text(files[layer][:-4])))
                 needed.append(layer)
     need(body)
     if not needed:
         return body
     ctes = []
     for layer in needed:
-        text = _body(sql_text(LAYERS[layer][:-4]))
+        text = _body(sql_text(files[layer][:-4]))
         if layer == "base" and compat:
             text = text.replace("SELECT r.*,", "SELECT r.*,\n       " + ",\n       ".join(compat) + ",", 1)
         ctes.append(f"{layer} AS (\n{text}\n)")
@@ -145,6 +153,7 @@ class Snapshot:
         self.identity = file_identity(self.db_path)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._compat: tuple[str, ...] | None = None
+        self._cube: dict[str, bool] = {}
         self._locked = False
 
     # ------------------------------------------------------------ connection
@@ -182,7 +191,7 @@ class Snapshot:
     def has_table(self, name: str) -> bool:
         con = self._connection()
         return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
-                           [name]).fetchone()[0] > 0
+                           [name]).fetchall()[0][0] > 0    # fetched to the end: the connection is free again
 
     def has_relation(self, name: str) -> bool:
         """A table or a view of that name exists (the loop's views come with the first run after it)."""
@@ -199,9 +208,19 @@ class Snapshot:
             self._compat = tuple(expr for col, expr in COMPAT_COLUMNS.items() if col not in have)
         return self._compat
 
+    def has_cube(self, run_id: str) -> bool:
+        """Whether ``run_id`` was summed into ``overview_cube`` at publish."""
+        if run_id not in self._cube:
+            self._cube[run_id] = self.has_table("overview_cube") and self._connection().execute(
+                "SELECT count(*) > 0 FROM overview_cube WHERE run_id = ?", [run_id]).fetchall()[0][0]
+        return self._cube[run_id]
+
     def query(self, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        """Run ``sql/<name>.sql`` with the parameters it uses (others in ``params`` are ignored)."""
-        sql = compose(name, self.compat())
+        """Run ``sql/<name>.sql`` with the parameters it uses (others in ``params`` are ignored); a query on
+        ``summable`` reads the run's sums (``SUMMED``) when the run has overview_cube rows."""
+        summed = (reads_layer(name, "summable") and bool(params) and "run_id" in params
+                  and self.has_cube(params["run_id"]))
+        sql = compose(name, self.compat(), summed)
         used = set(_PARAM.findall(sql))
         missing = used - set(params or {})
         if missing:

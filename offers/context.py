@@ -454,12 +454,14 @@ def _decision(c: dict, today: dict, rec: dict, plan: dict, pv: dict | None, gree
     change = _change_text(rec["extra_low"], rec["extra_high"], unit)
     share = fmt.pct(rec["share_achieved"])
     target = fmt.pct(plan["target_share"])
-    if plan["reached"]:
-        goal = (f"满足 {target} 的绿色电力消费比例要求" if code == "compliance_driven"
-                else f"绿电比例达到 {share}")
+    whose = "您的" if home else you     # a resident reads "您的绿电比例", an organisation "贵司绿电比例"
+    if plan["reached"] and code == "compliance_driven":
+        goal = f"{you}满足 {target} 的绿色电力消费比例要求"
+    elif plan["reached"]:
+        goal = f"{whose}绿电比例达到 {share}"
     else:
-        goal = f"绿电比例达到 {share}（目标 {target}）"
-    headline = f"按推荐方案，{you}{goal}，每年用电成本{change}"
+        goal = f"{whose}绿电比例达到 {share}（目标 {target}）"
+    headline = f"按推荐方案，{goal}，每年用电成本{change}"
     if rec["co2_reduction_t"] is not None and rec["co2_reduction_t"] > 0:
         headline += f"，每年减少二氧化碳排放 {fmt.tonnes(rec['co2_reduction_t'])}"
     headline += "。"

@@ -9,6 +9,7 @@ exactly as formatted.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -166,3 +167,26 @@ def check_offer(pages: list[str], row: dict, run: dict, valid_days: int = 30) ->
 def pdf_keywords(path: Path) -> str:
     info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Keywords:")), "")
+
+
+def consistency_run(customers: Path, folder: Path, run_id: str, assumptions: str | None = None):
+    """A real nightly run with PDFs (the flow, two render processes): (db, its offers folder, run, rows)."""
+    from flows.nightly import nightly
+    from flows.parameters import NightlyParameters
+
+    db = folder / "gp.duckdb"
+    nightly(NightlyParameters(customers=customers, db=db, out=folder / "out", run_id=run_id, workers=2,
+                              assumptions=assumptions))
+    run, rows = load_run(db, run_id)
+    return db, folder / "out" / run_id, run, rows
+
+
+def check_all(out: Path, run: dict, rows: list[dict]) -> dict[str, list[str]]:
+    """account_id -> its problems, for every offer of the run that disagrees with the database."""
+    valid_days = json.loads(run["assumptions"])["offer_files"]["branding"]["valid_days"]
+    bad = {}
+    for row in rows:
+        problems = check_offer(pdf_pages(out / row["path"]), row, run, valid_days)
+        if problems:
+            bad[row["account_id"]] = problems
+    return bad

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import labels
 from dashboard.command import DB_ENV
-from dashboard.data import Filters, Scope, Snapshot, offer_pdf
+from dashboard.data import Filters, Scope, Snapshot, offer_pdf, warehouse_state
 from dashboard.export import xlsx_bytes
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
@@ -224,6 +224,35 @@ def test_a_scope_restricts_every_account_level_query(warehouse):
         assert offer_pdf(snap, scoped, other) is None
 
 
+def test_the_overview_summed_at_publish_equals_the_sums_over_the_accounts(warehouse, tmp_path):
+    """总览 and the filter choices read the run's overview_cube rows (summed at commit); the same database
+    without them reads the accounts: both answer alike for every filter, combined filters and a scope."""
+    assert sql(warehouse, "SELECT count(DISTINCT run_id) FROM overview_cube") == [(2,)]
+    without = tmp_path / "without-cube.duckdb"
+    shutil.copy(warehouse, without)
+    with duckdb.connect(str(without)) as con:
+        con.execute("DROP TABLE overview_cube")
+    seg, prov, ctype, rep = sql(warehouse, """SELECT segment, province, customer_type, sales_rep FROM latest_results
+                                              WHERE sales_rep IS NOT NULL ORDER BY account_id LIMIT 1""")[0]
+    cases = [Filters(run_id=run) for run in ("d1", "d2")] + [
+        Filters(run_id="d2", segments=(seg,)), Filters(run_id="d2", provinces=(prov,), customer_types=(ctype,)),
+        Filters(run_id="d2", sales_reps=(rep, "")), Filters(run_id="d2", scope=Scope(sales_reps=(rep,)))]
+    for filters in cases:
+        for name in ("overview_segments", "filter_options"):
+            with Snapshot(warehouse) as snap:
+                warehouse_state(snap)                           # as a page does first
+                summed = snap.query(name, filters.params())
+                assert snap.has_cube(filters.run_id)
+            with Snapshot(without) as snap:
+                warehouse_state(snap)
+                direct = snap.query(name, filters.params())
+                assert not snap.has_cube(filters.run_id)
+            assert summed.columns == direct.columns and summed.height == direct.height > 0, (name, filters)
+            for a, b in zip(summed.iter_rows(), direct.iter_rows()):
+                assert list(a) == \
+                    [pytest.approx(y, rel=1e-12) if isinstance(y, float) else y for y in b], (name, filters)
+
+
 # ------------------------------------------------------------------ 地区 and 细分变化
 
 def test_regions_equal_the_summary_by_province(warehouse, monkeypatch):
@@ -319,6 +348,7 @@ def test_a_replaced_file_is_read_again_and_warming_fills_every_first_view(wareho
     import os
 
     from dashboard.data import CACHE, FIRST_LOAD, cached_query, cached_state, params_used, warm
+    from warehouse.overview import record_overview
     published, staged = tmp_path / "gp.duckdb", tmp_path / "gp.duckdb.staging"
     shutil.copy(warehouse, published)
     assert warm(published)
@@ -332,9 +362,10 @@ def test_a_replaced_file_is_read_again_and_warming_fills_every_first_view(wareho
     assert before.filter(pl.col("is_total"))["accounts"][0] == N
 
     shutil.copy(warehouse, staged)
-    with duckdb.connect(str(staged)) as con:       # the next night: three accounts fewer
+    with duckdb.connect(str(staged)) as con:       # the next night: three accounts fewer, summed again at commit
         con.execute("DELETE FROM results WHERE run_id = 'd2' AND account_id IN "
                     "(SELECT account_id FROM results WHERE run_id = 'd2' ORDER BY account_id LIMIT 3)")
+        assert record_overview(con, "d2")
     os.replace(staged, published)
     with Snapshot(published) as snap:
         after = cached_query(snap, "overview_segments", params)

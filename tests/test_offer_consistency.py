@@ -1,32 +1,21 @@
 """offers.md "Consistency is tested": every offer of a real run (the nightly flow on the bundled sample, 300
 accounts, real DuckDB file, real PDFs read back with pdftotext) against the database.
 
-The run is made once per session and shared. A second run over 300 synthetic accounts with the note's
-assumption set (roof-sized PV, capped systems, loans, customers who fixed their PV mode) is marked slow.
+The run is made once per session and shared. The second run, over 300 synthetic accounts with the note's
+assumption set, is its own module (test_offer_consistency_synthetic.py), so the two runs can go to different
+test processes.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
 from gpengine.datafiles import data_dir
-from offer_checks import check_offer, load_run, mode_name, pdf_keywords, pdf_pages
+from offer_checks import check_all, check_offer, consistency_run, mode_name, pdf_keywords, pdf_pages
 
 SAMPLE = data_dir() / "sample" / "customers.csv"
-
-
-def _nightly(customers: Path, folder: Path, run_id: str, assumptions: str | None = None):
-    from flows.nightly import nightly
-    from flows.parameters import NightlyParameters
-
-    db = folder / "gp.duckdb"
-    nightly(NightlyParameters(customers=customers, db=db, out=folder / "out", run_id=run_id, workers=2,
-                              assumptions=assumptions))
-    run, rows = load_run(db, run_id)
-    return db, folder / "out" / run_id, run, rows
 
 
 @pytest.fixture(scope="session")
@@ -34,23 +23,13 @@ def sample_run(prefect_harness, tmp_path_factory, data_without_experiments):
     # every account gets an offer here: no experiment holds a control arm out (conftest.py)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GREENPOWER_DATA", str(data_without_experiments))
-        return _nightly(SAMPLE, tmp_path_factory.mktemp("consistency"), "consistency-sample")
-
-
-def _check_all(out: Path, run: dict, rows: list[dict]) -> dict[str, list[str]]:
-    valid_days = json.loads(run["assumptions"])["offer_files"]["branding"]["valid_days"]
-    bad = {}
-    for row in rows:
-        problems = check_offer(pdf_pages(out / row["path"]), row, run, valid_days)
-        if problems:
-            bad[row["account_id"]] = problems
-    return bad
+        return consistency_run(SAMPLE, tmp_path_factory.mktemp("consistency"), "consistency-sample")
 
 
 def test_every_offer_of_the_sample_run_agrees_with_the_database(sample_run):
     db, out, run, rows = sample_run
     assert len(rows) == 300 == run["offers_rendered"]
-    bad = _check_all(out, run, rows)
+    bad = check_all(out, run, rows)
     assert not bad, f"{len(bad)} inconsistent offers, e.g. {next(iter(bad.items()))}"
     # the sample exercises what the checks are about
     assert {r["customer_type"] for r in rows} == {"large_industrial", "general_commercial", "residential"}
@@ -103,16 +82,3 @@ def test_the_check_fails_when_the_recommendation_names_the_wrong_mode(sample_run
     assert check_offer(pdf_text(result), row, run) == []            # wired right: consistent
     problems = check_offer(pdf_text({**result, "pv_best_mode": wrong}), row, run)
     assert any(mode_name(row["pv_best_mode"], row["customer_type"] == "residential") in p for p in problems), problems
-
-
-@pytest.mark.slow
-def test_every_offer_of_300_synthetic_accounts_agrees_with_the_database(prefect_harness, tmp_path):
-    from synthetic import generate_customers
-
-    customers = tmp_path / "synthetic.csv"
-    generate_customers(300, seed=12).write_csv(customers)
-    db, out, run, rows = _nightly(customers, tmp_path, "consistency-synthetic", assumptions="wri-2023")
-    assert len(rows) >= 290
-    bad = _check_all(out, run, rows)
-    assert not bad, f"{len(bad)} inconsistent offers, e.g. {next(iter(bad.items()))}"
-    assert any(r["list_pv_mode"] is not None and r["pv_eligible"] and r["pv_mode"] != r["pv_best_mode"] for r in rows)

@@ -85,10 +85,14 @@ def test_meta_carries_number_check_code_dates_and_a_qr_of_the_url():
     matrix = [bytes(r) for r in segno.make(meta["response_url"], error="m", micro=False).matrix]
     size = meta["qr"]["size"]
     assert size == len(matrix) + 2 * QUIET_ZONE
+    # one-module-wide strokes: "M x y.5h n" paints row y from column x, "M x.5 y v n" column x from row y
     drawn = [[0] * size for _ in range(size)]
-    for x, y, w in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", meta["qr"]["path"]):
-        for i in range(int(w)):
-            drawn[int(y)][int(x) + i] = 1
+    strokes = re.findall(r"M(\d+)(\.5)? (\d+)(\.5)?([hv])(\d+)", meta["qr"]["path"])
+    assert "".join("M" + x + hx + " " + y + hy + d + n for x, hx, y, hy, d, n in strokes) == meta["qr"]["path"]
+    for x, half_x, y, half_y, direction, n in strokes:
+        assert (direction, half_x, half_y) in (("h", "", ".5"), ("v", ".5", ""))
+        for i in range(int(n)):
+            drawn[int(y) + i * (direction == "v")][int(x) + i * (direction == "h")] = 1
     assert [row[QUIET_ZONE:size - QUIET_ZONE] for row in drawn[QUIET_ZONE:size - QUIET_ZONE]] == \
         [list(r) for r in matrix]
 
@@ -102,7 +106,7 @@ def test_no_template_no_qr_and_kept_numbers_stay():
 
 def test_qr_is_made_for_the_url_only():
     q = qr_svg("https://green.example.com/r/GP-0000-0000-0001-XX")
-    assert set(q["path"]) <= set("Mhvz0123456789 -")     # path data only: nothing from customer text
+    assert set(q["path"]) <= set("Mhv0123456789 .")     # path data only: nothing from customer text
 
 
 def test_a_render_job_keeps_its_dates_through_a_json_batch_file():

@@ -178,6 +178,16 @@ def test_trial_only_for_accounts_not_buying_green_power(demo):
     assert offer["green"]["trial"] == []
 
 
+def test_the_headline_speaks_to_a_resident_in_their_own_words(demo):
+    """"您的绿电比例达到 …" for a household; an organisation keeps "贵司绿电比例达到 …"."""
+    account, result, scenarios, segment = _rows(demo, "ZJ-0003")
+    business = build_offer(account, result, scenarios, segment, demo.playbooks, demo.assumptions)
+    home = build_offer({**account, "customer_type": "residential"}, result, scenarios, segment, demo.playbooks,
+                       demo.assumptions)
+    assert business["decision"]["headline"].startswith("按推荐方案，贵司绿电比例达到 ")
+    assert home["decision"]["headline"].startswith("按推荐方案，您的绿电比例达到 ")
+
+
 def test_irr_null_is_explained(demo):
     account, result, scenarios, segment = _rows(demo, "JS-0001")
     result = {**result, "pv_irr": None, "pv_equity_yuan": 0.0, "flags": ["irr_undefined"]}

@@ -21,6 +21,7 @@ from .compaction import COMPACT_FREE_SHARE, COMPACT_MIN_BYTES
 from .errors import FrameError, RunCancelled, WarehouseError
 from .integrity import DamagedWarehouse, check_whole, forget_verified, mark_verified
 from .lock import RunLock
+from .overview import record_overview
 from .retention import prune_runs
 from .runs import _insert_run_row, _record_failed_run, _run_id_taken, _utcnow
 from .schema import COUNT_COLUMNS, add_missing_columns, ensure_schema, prepare_frame, q, spec_for, table_columns
@@ -185,7 +186,8 @@ class RunWriter:
                         "WHERE run_id = ?", [self.run_id])
 
     def commit(self) -> None:
-        """Mark the run succeeded, apply retention, rebuild the views and publish atomically."""
+        """Sum the run for the dashboard's overview, mark it succeeded, apply retention, rebuild the views and
+        publish atomically."""
         self._check_running()
         db = self.warehouse.db_path
         path = self.staging_path
@@ -193,6 +195,7 @@ class RunWriter:
             con = self._require_open()
             with _transaction(con):
                 self._fill_counts(con)
+                record_overview(con, self.run_id)
                 con.execute("UPDATE runs SET status = 'succeeded', finished_at = ? WHERE run_id = ?",
                             [_utcnow(), self.run_id])
                 pruned = []
