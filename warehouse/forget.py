@@ -28,6 +28,7 @@ from typing import Callable
 
 import duckdb
 
+from . import overview
 from . import publish as files
 from .errors import WarehouseError
 from .generations import generation_paths
@@ -106,6 +107,8 @@ def _token(word: str) -> str:
 
 
 def _delete(con: duckdb.DuckDBPyConnection, found: Forgotten) -> None:
+    runs = [r[0] for r in con.execute("SELECT DISTINCT run_id FROM accounts WHERE account_id = ?",
+                                      [found.account_id]).fetchall()] if _has(con, "accounts", "run_id") else []
     for table in account_tables(con):
         n = con.execute(f"DELETE FROM {q(table)} WHERE account_id = ?", [found.account_id]).fetchone()[0]
         if n:
@@ -121,6 +124,17 @@ def _delete(con: duckdb.DuckDBPyConnection, found: Forgotten) -> None:
             n = con.execute(f"UPDATE {q(table)} SET {col} = replace({col}, ?, ?) WHERE contains({col}, ?)",
                             [name, REPLACEMENT, name]).fetchone()[0]
             found.cells += int(n)
+    _resum(con, runs)
+
+
+def _resum(con: duckdb.DuckDBPyConnection, runs: list[str]) -> None:
+    """Sum the account's runs into ``overview_cube`` again without it: a cell of one account would otherwise
+    keep its kWh and bill, and every total would still count it."""
+    if not _has(con, overview.TABLE, "run_id"):
+        return
+    for run_id in runs:
+        if con.execute(f"SELECT count(*) > 0 FROM {overview.TABLE} WHERE run_id = ?", [run_id]).fetchone()[0]:
+            overview.record_overview(con, run_id)
 
 
 def forget_account(db_path: str | os.PathLike, account_id: str, *,
