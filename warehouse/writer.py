@@ -163,6 +163,11 @@ class RunWriter:
         if counts:
             self._set_run_columns(counts)
 
+    def set_input_sha256(self, sha256: str) -> None:
+        """The hash of the input's bytes, when it is known only after reading them all (a streamed list)."""
+        self._check_running()
+        self._set_run_columns({"input_sha256": sha256})
+
     def set_output_folder(self, folder: str | os.PathLike) -> None:
         """Where this run's offers go (e.g. ``out/<run_id>`` once the run id is known)."""
         self._check_running()

@@ -1,0 +1,103 @@
+"""The run's chain over a customer list in chunks of bounded size (province scale): load → validate →
+segment → model → persist, one chunk at a time, so that memory does not grow with the list.
+
+:func:`process_chunk` is the one chunk function: a chunk of the raw list (with ``_first_row`` set by
+:class:`~intake.validate.AccountIds` over every earlier chunk, so duplicates are caught across chunk
+borders) becomes the rows of the run's tables and the chunk's :class:`~flows.frames.RunTotals`. It runs
+here, in the driver (:func:`persist_in_chunks`), or on a Dask cluster partition by partition
+(``flows/scaleout.py``). No Prefect here: benchmarks and tests call it directly.
+
+Each chunk's rows are appended to the run's staging file as it goes (``RunWriter.write``); the run is
+published whole at the end, so readers never see a part of it. The tables stored are those of a whole
+run of the same list (``tests/test_chunked.py``); only their physical row order differs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from flows.frames import RunTotals, stored_accounts, stored_segments, with_segment_columns
+from gpengine.model import compute
+from intake.load import RawTable
+from intake.stream import DEFAULT_CHUNK_ROWS
+from intake.validate import AccountIds, validate_accounts
+from segmentation import segment_accounts
+
+CHUNK_ROWS_ENV = "GP_CHUNK_ROWS"
+TABLE_ORDER = ("accounts", "rejects", "segments", "results", "scenarios")
+
+
+def default_chunk_rows() -> int:
+    """Rows per chunk: ``GP_CHUNK_ROWS`` if set, else 250,000 (≈ 0.5 GB of working memory)."""
+    value = os.environ.get(CHUNK_ROWS_ENV, "").strip()
+    return int(value) if value else DEFAULT_CHUNK_ROWS
+
+
+@dataclass
+class ChunkResult:
+    tables: dict[str, pl.DataFrame]     # TABLE_ORDER -> this chunk's rows
+    totals: RunTotals
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+
+
+def process_chunk(raw: RawTable, config, run_id: str, colmap=None) -> ChunkResult:
+    """Validate, segment and compute one chunk; ``config`` is the run's ``steps.Configuration``."""
+    checked = validate_accounts(raw, colmap=colmap)
+    segments = segment_accounts(checked.accounts, config.segmentation)
+    enriched = with_segment_columns(checked.accounts, segments)
+    model = compute(enriched, config.reference, config.assumptions, run_id=run_id)
+    tables = {"accounts": stored_accounts(enriched), "rejects": checked.rejects,
+              "segments": stored_segments(segments, config.segmentation.rules_version),
+              "results": model.results, "scenarios": model.scenarios}
+    return ChunkResult(tables, RunTotals.of(segments, model.results, checked.rejects), checked.rows_read,
+                       checked.accounts.height, checked.rejects.height)
+
+
+def marked(chunks: Iterable[RawTable], ids: AccountIds) -> Iterable[RawTable]:
+    """The chunks with ``_first_row`` set against every earlier chunk (duplicates across borders)."""
+    for raw in chunks:
+        yield dataclasses.replace(raw, frame=ids.mark(raw.frame))
+
+
+@dataclass
+class StreamTotals:
+    totals: RunTotals | None = None
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    chunks: int = 0
+
+    def add(self, part: ChunkResult) -> None:
+        self.totals = part.totals if self.totals is None else self.totals.plus(part.totals)
+        self.rows_read += part.rows_read
+        self.rows_accepted += part.rows_accepted
+        self.rows_rejected += part.rows_rejected
+        self.chunks += 1
+
+    def run_totals(self) -> RunTotals:
+        return self.totals if self.totals is not None else RunTotals.of(
+            pl.DataFrame(schema={"account_id": pl.Utf8, "segment": pl.Utf8}),
+            pl.DataFrame(schema={"account_id": pl.Utf8}), None)
+
+
+def persist_in_chunks(run, chunks, config, colmap=None, *, between: Callable[[int], None] | None = None
+                      ) -> StreamTotals:
+    """Every chunk of ``chunks`` (``intake.stream.CustomerChunks``) through :func:`process_chunk` in this
+    process, its rows appended to ``run`` as it goes. ``between(chunks_done)`` runs after each chunk (a
+    cancellation check)."""
+    ids = AccountIds(colmap)
+    done = StreamTotals()
+    for raw in marked(chunks, ids):
+        part = process_chunk(raw, config, run.run_id, colmap)
+        for name in TABLE_ORDER:
+            run.write(name, part.tables[name])
+        done.add(part)
+        if between is not None:
+            between(done.chunks)
+    return done
