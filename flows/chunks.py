@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterable
+import resource
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
@@ -46,12 +49,56 @@ class ChunkResult:
     rows_rejected: int
 
 
-def process_chunk(raw: RawTable, config, run_id: str, colmap=None) -> ChunkResult:
+class StageClock:
+    """Wall time and peak memory per stage, added up over the chunks (the run's log and ``gp bench scale``).
+
+    ``grew_mb[stage]``: how much the process's peak resident memory rose while that stage ran, so the
+    stage that holds the peak is the one that raised it."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.grew_mb: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        before, start = _peak_mb(), time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self.grew_mb[name] = self.grew_mb.get(name, 0.0) + _peak_mb() - before
+
+    def timed(self, name: str, items: Iterable):
+        """``items`` with the time spent producing each one counted under ``name``."""
+        iterator = iter(items)
+        while True:
+            with self.stage(name):
+                item = next(iterator, _END)
+            if item is _END:
+                return
+            yield item
+
+    def describe(self) -> str:
+        return ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+
+
+_END = object()
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def process_chunk(raw: RawTable, config, run_id: str, colmap=None, clock: StageClock | None = None) -> ChunkResult:
     """Validate, segment and compute one chunk; ``config`` is the run's ``steps.Configuration``."""
-    checked = validate_accounts(raw, colmap=colmap)
-    segments = segment_accounts(checked.accounts, config.segmentation)
-    enriched = with_segment_columns(checked.accounts, segments)
-    model = compute(enriched, config.reference, config.assumptions, run_id=run_id)
+    clock = clock or StageClock()
+    with clock.stage("validate"):
+        checked = validate_accounts(raw, colmap=colmap)
+    with clock.stage("segment"):
+        segments = segment_accounts(checked.accounts, config.segmentation)
+    with clock.stage("cost model"):
+        enriched = with_segment_columns(checked.accounts, segments)
+        model = compute(enriched, config.reference, config.assumptions, run_id=run_id)
     tables = {"accounts": stored_accounts(enriched), "rejects": checked.rejects,
               "segments": stored_segments(segments, config.segmentation.rules_version),
               "results": model.results, "scenarios": model.scenarios}
@@ -72,6 +119,7 @@ class StreamTotals:
     rows_accepted: int = 0
     rows_rejected: int = 0
     chunks: int = 0
+    clock: StageClock = dataclasses.field(default_factory=StageClock)
 
     def add(self, part: ChunkResult) -> None:
         self.totals = part.totals if self.totals is None else self.totals.plus(part.totals)
@@ -86,17 +134,19 @@ class StreamTotals:
             pl.DataFrame(schema={"account_id": pl.Utf8}), None)
 
 
-def persist_in_chunks(run, chunks, config, colmap=None, *, between: Callable[[int], None] | None = None
-                      ) -> StreamTotals:
+def persist_in_chunks(run, chunks, config, colmap=None, *, between: Callable[[int], None] | None = None,
+                      clock: StageClock | None = None) -> StreamTotals:
     """Every chunk of ``chunks`` (``intake.stream.CustomerChunks``) through :func:`process_chunk` in this
     process, its rows appended to ``run`` as it goes. ``between(chunks_done)`` runs after each chunk (a
-    cancellation check)."""
+    cancellation check); ``clock`` adds up the stages' times (read = reading the file and marking ids)."""
     ids = AccountIds(colmap)
-    done = StreamTotals()
-    for raw in marked(chunks, ids):
-        part = process_chunk(raw, config, run.run_id, colmap)
-        for name in TABLE_ORDER:
-            run.write(name, part.tables[name])
+    done = StreamTotals(clock=clock or StageClock())
+    clock = done.clock
+    for raw in clock.timed("read", marked(chunks, ids)):
+        part = process_chunk(raw, config, run.run_id, colmap, clock)
+        with clock.stage("persist"):
+            for name in TABLE_ORDER:
+                run.write(name, part.tables[name])
         done.add(part)
         if between is not None:
             between(done.chunks)

@@ -158,7 +158,7 @@ def run(
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
     wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
-    dask: Optional[str] = typer.Option(None, "--dask", help="Render on this Dask cluster (scheduler address)"),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Dask cluster (scheduler address): renders the PDFs there; with --no-pdf, processes the list's chunks there"),
     retention_days: Optional[int] = RetentionDays, keep_runs: int = KeepRuns, generations: int = Generations,
 ) -> None:
     """Run the nightly pipeline once, now, on CUSTOMERS (through the Prefect flow)."""
@@ -373,6 +373,20 @@ def bench_pipeline(
     from flows.benchmarks import benchmark_module
     pipeline_bench = benchmark_module("pipeline_bench")
     _bench(pipeline_bench, json_out, sorted(sizes), repeats, history=history)
+
+
+@bench_app.command("scale")
+def bench_scale(
+    accounts: list[int] = typer.Option([1_000_000], "--accounts", min=1, help="Synthetic accounts (repeatable)"),
+    chunk_rows: int = typer.Option(250_000, "--chunk-rows", min=1, help="Rows per chunk"),
+    input_file: Optional[Path] = typer.Option(None, "--input", help="An existing customer list instead"),
+    flow: bool = typer.Option(False, "--flow", help="Also time `gp run --no-pdf` (Prefect included) on the list"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
+) -> None:
+    """Province scale: a run without PDFs streamed in chunks — wall time and peak memory per stage."""
+    from flows.benchmarks import benchmark_module
+    scale_bench = benchmark_module("scale_bench")
+    _bench(scale_bench, json_out, [0] if input_file else accounts, chunk_rows, input_file=input_file, flow=flow)
 
 
 @bench_app.command("render", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -133,9 +133,10 @@ def chunk_logger(chunks, control=None):
 
 
 def log_chunks(chunks, done) -> None:
-    get_run_logger().info("%s: %d rows read, %d accepted, %d rejected, in %d chunks of at most %s rows (%s)",
+    get_run_logger().info("%s: %d rows read, %d accepted, %d rejected, in %d chunks of at most %s rows (%s); %s",
                           chunks.path, done.rows_read, done.rows_accepted, done.rows_rejected, done.chunks,
-                          f"{chunks.chunk_rows:,}", "streamed" if chunks.streamed else "read whole, then cut")
+                          f"{chunks.chunk_rows:,}", "streamed" if chunks.streamed else "read whole, then cut",
+                          done.clock.describe())
 
 
 @task(name="render offers", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5,
