@@ -1,6 +1,7 @@
 """Province scale: a run without PDFs over millions of accounts, streamed in chunks (performance.md "Open").
 
-    gp bench scale --accounts 1000000 10000000 [--chunk-rows 250000] [--input FILE] [--flow] [--json FILE]
+    gp bench scale --accounts 1000000 10000000 [--chunk-rows 250000] [--input FILE] [--flow]
+                   [--dask-workers 1 2] [--json FILE]
 
 For each size the synthetic list (``synthetic``) is written as a CSV file (or ``--input`` is used), then
 one fresh process runs the chunked chain exactly as ``gp run --no-pdf`` does (``flows.chunks``: read
@@ -9,6 +10,9 @@ memory per stage: the stage times are added up over the chunks, and "raised peak
 process's peak resident memory grew while that stage ran (the stage that holds the peak raised it).
 With ``--flow`` the same list also goes through ``gp run --no-pdf`` in its own process (Prefect's
 temporary server included), whose wall time and peak memory (every process of the command) are reported.
+With ``--dask-workers 1 2`` the chain also runs partition by partition on a local Dask cluster of 1, then
+2 worker processes (``flows.scaleout.persist_on_dask``): the driver's partitioning, the cluster's stage
+(rows/s: the per-worker figure the README's capacity plan uses) and the gathering into DuckDB.
 """
 from __future__ import annotations
 
@@ -55,9 +59,45 @@ def measure(csv: Path, db: Path, chunk_rows: int) -> dict:
     with clock.stage("publish"):
         run.commit()
     return {"rows_read": done.rows_read, "accounts": done.rows_accepted, "chunks": done.chunks,
-            "streamed": chunks.streamed, "seconds": clock.seconds, "raised_peak_mb": clock.grew_mb,
+            "streamed": chunks.streamed, "seconds": clock.seconds, "cpu_seconds": clock.cpu_seconds,
+            "raised_peak_mb": clock.grew_mb,
             "total_s": time.perf_counter() - started, "peak_mb": _peak_mb(), "start_mb": start_mb,
             "db_mb": db.stat().st_size / 2**20, "loadavg": os.getloadavg()[0]}
+
+
+def measure_dask(csv: Path, db: Path, chunk_rows: int, workers: int) -> dict:
+    """The same chain partition by partition on a local Dask cluster of ``workers`` processes (one thread
+    each), through Prefect (a test server started before timing) as ``gp run --no-pdf --dask`` does."""
+    import flows.environment  # noqa: F401
+    from distributed import LocalCluster
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.chunks import StageClock
+    from flows.scaleout import persist_on_dask
+    from flows.steps import load_configuration
+    from intake.columns import load_column_map
+    from intake.stream import read_in_chunks
+    from warehouse import Warehouse
+
+    colmap = load_column_map()
+    config = load_configuration.fn(None)
+    with prefect_test_harness(server_startup_timeout=180), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        chunks = read_in_chunks(csv, chunk_rows=chunk_rows, colmap=colmap)
+        clock = StageClock()
+        started = time.perf_counter()
+        run = Warehouse(db).start_run(kind="nightly", campaign=None, input_path=str(csv), input_sha256=None,
+                                      assumptions=config.record(), rules_version=config.segmentation.rules_version,
+                                      code_version="bench")
+        done = persist_on_dask(run, chunks, config, cluster.scheduler_address, clock=clock)
+        run.update_counts(rows_read=done.rows_read, rows_accepted=done.rows_accepted,
+                          rows_rejected=done.rows_rejected)
+        with clock.stage("publish"):
+            run.commit()
+        total = time.perf_counter() - started
+    return {"workers": workers, "rows_read": done.rows_read, "partitions": done.chunks, "seconds": clock.seconds,
+            "total_s": total, "cluster_rows_per_s": done.rows_read / clock.seconds["cluster"],
+            "loadavg": os.getloadavg()[0]}
 
 
 def _child(*args: str) -> dict:
@@ -84,7 +124,7 @@ def through_cli(csv: Path, db: Path, chunk_rows: int) -> dict:
 
 
 def run(sizes: list[int], chunk_rows: int, *, input_file: Path | None = None, flow: bool = False,
-        workdir: Path | None = None) -> dict:
+        workdir: Path | None = None, dask_workers: list[int] | None = None) -> dict:
     from synthetic import generate_customers
 
     tmp = Path(tempfile.mkdtemp(prefix="gp-scale-bench-", dir=workdir))
@@ -103,6 +143,12 @@ def run(sizes: list[int], chunk_rows: int, *, input_file: Path | None = None, fl
                 db.parent.mkdir()
                 result["cli"] = through_cli(csv, db, chunk_rows)
                 shutil.rmtree(db.parent)
+            result["dask"] = []
+            for workers in dask_workers or []:
+                db.parent.mkdir()
+                result["dask"].append(_child("--measure-dask", str(csv), "--db", str(db), "--chunk-rows",
+                                             str(chunk_rows), "--workers", str(workers)))
+                shutil.rmtree(db.parent)
             if input_file is None:
                 csv.unlink()
             per[str(result["rows_read"])] = result
@@ -119,16 +165,18 @@ def report(result: dict) -> str:
              f"{result['cpus']} CPUs, load average {result['loadavg_start'][0]:.1f} at start, "
              f"{result['loadavg_end'][0]:.1f} at end", ""]
     lines.append(f"{'stage':<12}" + "".join(f"{f'{int(n):,} rows':>28}" for n in sizes))
-    lines.append(f"{'':<12}" + "".join(f"{'s':>9}{'rows/s':>11}{'+peak MB':>8}" for _ in sizes))
+    lines.append(f"{'':<12}" + "".join(f"{'wall s':>8}{'CPU s':>7}{'rows/s':>10}{'+peak MB':>9}" for _ in sizes))
     for stage in STAGES:
         row = f"{stage:<12}"
         for n in sizes:
-            s = per[n]["seconds"].get(stage, 0.0)
-            row += f"{s:>9.1f}{int(n) / s if s else 0:>11,.0f}{per[n]['raised_peak_mb'].get(stage, 0.0):>8.0f}"
+            s, c = per[n]["seconds"].get(stage, 0.0), per[n]["cpu_seconds"].get(stage, 0.0)
+            row += (f"{s:>8.1f}{c:>7.1f}{int(n) / s if s else 0:>10,.0f}"
+                    f"{per[n]['raised_peak_mb'].get(stage, 0.0):>9.0f}")
         lines.append(row)
     row = f"{'total':<12}"
     for n in sizes:
-        row += f"{per[n]['total_s']:>9.1f}{int(n) / per[n]['total_s']:>11,.0f}{per[n]['peak_mb']:>8.0f}"
+        cpu = sum(per[n]["cpu_seconds"].values())
+        row += f"{per[n]['total_s']:>8.1f}{cpu:>7.1f}{int(n) / per[n]['total_s']:>10,.0f}{per[n]['peak_mb']:>9.0f}"
     lines.append(row)
     lines.append("")
     lines.append("+peak MB: how much the process's peak memory rose during the stage (total: the peak itself, "
@@ -139,6 +187,14 @@ def report(result: dict) -> str:
         lines.append(f"{int(n):>12,}: {p['chunks']} chunks ({'streamed' if p['streamed'] else 'read whole'}), "
                      f"file {p['db_mb']:,.0f} MB" + (f"; gp run --no-pdf {cli['wall_s']:.1f} s wall, peak "
                                                       f"{cli['peak_mb_any_process']:,.0f} MB" if cli else ""))
+    for n in sizes:
+        one = next((d for d in per[n].get("dask", []) if d["workers"] == 1), None)
+        for d in per[n].get("dask", []):
+            stages = ", ".join(f"{k} {v:.1f} s" for k, v in d["seconds"].items())
+            scale = f", {d['cluster_rows_per_s'] / one['cluster_rows_per_s']:.2f}x one worker" if one else ""
+            lines.append(f"{int(n):>12,} on a local Dask cluster of {d['workers']} worker process(es), "
+                         f"{d['partitions']} partitions: {d['total_s']:.1f} s ({stages}); cluster stage "
+                         f"{d['cluster_rows_per_s']:,.0f} rows/s{scale}; load average {d['loadavg']:.1f}")
     g = result["goal"]
     if str(g["size"]) in per:
         big = per[str(g["size"])]
@@ -162,13 +218,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--input", type=Path, help="an existing customer list instead of a synthetic one")
     parser.add_argument("--flow", action="store_true", help="also time `gp run --no-pdf` on the list")
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary files go")
+    parser.add_argument("--dask-workers", type=int, nargs="*", default=[],
+                        help="also run the chain on a local Dask cluster of this many workers (e.g. 1 2)")
+    parser.add_argument("--measure-dask", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.db, args.chunk_rows)))
         return
+    if args.measure_dask:
+        print(json.dumps(measure_dask(args.measure_dask, args.db, args.chunk_rows, args.workers)))
+        return
     result = run(args.accounts if not args.input else [0], args.chunk_rows, input_file=args.input, flow=args.flow,
-                 workdir=args.dir)
+                 workdir=args.dir, dask_workers=args.dask_workers)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

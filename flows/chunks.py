@@ -57,15 +57,17 @@ class StageClock:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}     # this process's user + system time, every thread
         self.grew_mb: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        before, start = _peak_mb(), time.perf_counter()
+        before, start, cpu = _peak_mb(), time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + time.process_time() - cpu
             self.grew_mb[name] = self.grew_mb.get(name, 0.0) + _peak_mb() - before
 
     def timed(self, name: str, items: Iterable):
@@ -145,8 +147,8 @@ def persist_in_chunks(run, chunks, config, colmap=None, *, between: Callable[[in
     for raw in clock.timed("read", marked(chunks, ids)):
         part = process_chunk(raw, config, run.run_id, colmap, clock)
         with clock.stage("persist"):
-            for name in TABLE_ORDER:
-                run.write(name, part.tables[name])
+            for name in TABLE_ORDER:     # ids are unique across chunks (AccountIds): no lookup of earlier rows
+                run.write(name, part.tables[name], new_keys=True)
         done.add(part)
         if between is not None:
             between(done.chunks)

@@ -153,7 +153,7 @@ def partitions_on_cluster(parts: list[str], table: dict, run_id: str) -> list[di
     return [future.result() for future in futures]
 
 
-def persist_on_dask(run, chunks, config, address: str, *, between=None):
+def persist_on_dask(run, chunks, config, address: str, *, between=None, clock=None):
     """The list's chunks processed on the Dask cluster at ``address`` (``flows.chunks`` semantics).
 
     The driver reads the list chunk by chunk, marks duplicate ids against every earlier chunk (the one
@@ -171,27 +171,32 @@ def persist_on_dask(run, chunks, config, address: str, *, between=None):
     from flows.chunks import TABLE_ORDER, ChunkResult, StreamTotals, marked
     from intake.validate import AccountIds
 
+    from flows.chunks import StageClock
+
     folder = parts_folder(run.warehouse.db_path, run.run_id)
     folder.mkdir(parents=True, exist_ok=True)
+    done = StreamTotals(clock=clock or StageClock())
     try:
         with open(folder / _CONFIG_FILE, "wb") as fh:
             pickle.dump(config, fh)
         parts, table = [], None
-        for i, raw in enumerate(marked(chunks, AccountIds(chunks.colmap))):
-            path = folder / f"{i:06d}.raw.parquet"
-            raw.frame.write_parquet(path)
+        for i, raw in enumerate(done.clock.timed("read", marked(chunks, AccountIds(chunks.colmap)))):
+            with done.clock.stage("partition"):
+                path = folder / f"{i:06d}.raw.parquet"
+                raw.frame.write_parquet(path)
             parts.append(str(path))
             table = table or {"source": raw.source, "format": raw.format, "headers": raw.headers,
                               "encoding": raw.encoding, "sheet": raw.sheet}
-        done = StreamTotals()
         if not parts:
             return done
-        results = partitions_on_cluster.with_options(task_runner=DaskTaskRunner(address=address))(
-            parts, table, run.run_id)
+        with done.clock.stage("cluster"):
+            results = partitions_on_cluster.with_options(task_runner=DaskTaskRunner(address=address))(
+                parts, table, run.run_id)
         for path, result in zip(parts, results):
             stem = path.removesuffix(".raw.parquet")
-            for name in TABLE_ORDER:
-                run.write(name, pl.read_parquet(f"{stem}.{name}.parquet"))
+            with done.clock.stage("gather"):
+                for name in TABLE_ORDER:
+                    run.write(name, pl.read_parquet(f"{stem}.{name}.parquet"), new_keys=True)
             done.add(ChunkResult({}, result["totals"], result["rows_read"], result["rows_accepted"],
                                  result["rows_rejected"]))
             if between is not None:

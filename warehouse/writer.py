@@ -114,9 +114,12 @@ class RunWriter:
             self._con.execute(f"UPDATE runs SET {', '.join(f'{q(k)} = ?' for k in values)} WHERE run_id = ?",
                               [*values.values(), self.run_id])
 
-    def write(self, table: str, frame: pl.DataFrame) -> None:
+    def write(self, table: str, frame: pl.DataFrame, *, new_keys: bool = False) -> None:
         """Append ``frame`` to ``table`` for this run (bulk insert by column name). May be called
-        several times per table (chunks); keys stay unique within the run."""
+        several times per table (chunks); keys stay unique within the run: a later chunk's keys are
+        looked up among the rows already written, unless the caller vouches that they are new
+        (``new_keys``: a chunked run, whose account ids are unique across chunks by construction —
+        that lookup scans the table, so for every chunk it grows with the list)."""
         self._check_running()
         spec = spec_for(table, VIEW_NAMES)
         frame = prepare_frame(table, frame, self.run_id, spec)
@@ -126,7 +129,7 @@ class RunWriter:
         con.register("_wh_in", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
         try:
             with _transaction(con):  # the table's new columns and the rows: all or nothing
-                self._insert(con, table, spec.key, frame)
+                self._insert(con, table, () if new_keys else spec.key, frame)
         finally:
             con.unregister("_wh_in")
         self._written.add(table)
