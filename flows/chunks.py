@@ -147,8 +147,8 @@ def persist_in_chunks(run, chunks, config, colmap=None, *, between: Callable[[in
     for raw in clock.timed("read", marked(chunks, ids)):
         part = process_chunk(raw, config, run.run_id, colmap, clock)
         with clock.stage("persist"):
-            for name in TABLE_ORDER:     # ids are unique across chunks (AccountIds): no lookup of earlier rows
-                run.write(name, part.tables[name], new_keys=True)
+            # one commit per chunk; ids are unique across chunks (AccountIds): no lookup of earlier rows
+            run.write_many({name: part.tables[name] for name in TABLE_ORDER}, new_keys=True)
         done.add(part)
         if between is not None:
             between(done.chunks)

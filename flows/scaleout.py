@@ -195,8 +195,8 @@ def persist_on_dask(run, chunks, config, address: str, *, between=None, clock=No
         for path, result in zip(parts, results):
             stem = path.removesuffix(".raw.parquet")
             with done.clock.stage("gather"):
-                for name in TABLE_ORDER:
-                    run.write(name, pl.read_parquet(f"{stem}.{name}.parquet"), new_keys=True)
+                run.write_many({name: pl.read_parquet(f"{stem}.{name}.parquet") for name in TABLE_ORDER},
+                               new_keys=True)
             done.add(ChunkResult({}, result["totals"], result["rows_read"], result["rows_accepted"],
                                  result["rows_rejected"]))
             if between is not None:

@@ -120,19 +120,26 @@ class RunWriter:
         looked up among the rows already written, unless the caller vouches that they are new
         (``new_keys``: a chunked run, whose account ids are unique across chunks by construction —
         that lookup scans the table, so for every chunk it grows with the list)."""
+        self.write_many({table: frame}, new_keys=new_keys)
+
+    def write_many(self, frames: dict[str, pl.DataFrame], *, new_keys: bool = False) -> None:
+        """:meth:`write` of several tables in one transaction (one commit: a chunk of a chunked run)."""
         self._check_running()
-        spec = spec_for(table, VIEW_NAMES)
-        frame = prepare_frame(table, frame, self.run_id, spec)
+        prepared = []
+        for table, frame in frames.items():
+            spec = spec_for(table, VIEW_NAMES)
+            prepared.append((table, spec, prepare_frame(table, frame, self.run_id, spec)))
         con = self._require_open()
-        # Arrow once (a registered polars frame is converted again by every statement that reads it),
-        # with string views, which polars hands over without copying the strings
-        con.register("_wh_in", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
-        try:
-            with _transaction(con):  # the table's new columns and the rows: all or nothing
-                self._insert(con, table, () if new_keys else spec.key, frame)
-        finally:
-            con.unregister("_wh_in")
-        self._written.add(table)
+        with _transaction(con):  # the tables' new columns and the rows: all or nothing
+            for table, spec, frame in prepared:
+                # Arrow once (a registered polars frame is converted again by every statement that reads it),
+                # with string views, which polars hands over without copying the strings
+                con.register("_wh_in", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+                try:
+                    self._insert(con, table, () if new_keys else spec.key, frame)
+                finally:
+                    con.unregister("_wh_in")
+        self._written.update(frames)
 
     def _insert(self, con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], frame: pl.DataFrame) -> None:
         have = table_columns(con, table)
