@@ -123,7 +123,7 @@ def process_stream(customers: Path, sheet: str | None, config: steps.Configurati
 
     log = get_run_logger()
     colmap = load_column_map()
-    chunks = read_in_chunks(customers, sheet, chunk_rows=settings.chunk_rows, colmap=colmap)
+    chunks = read_in_chunks(customers, sheet, chunk_rows=settings.chunk_rows, colmap=colmap).open()  # unreadable: no run
     warehouse = Warehouse(settings.db, retention_days=settings.retention_days, lock_timeout_s=settings.lock_timeout_s,
                           keep_runs=settings.keep_runs, generations=settings.generations)
     control = RunControl.for_current_run(log)

@@ -30,7 +30,6 @@ from pathlib import Path
 import polars as pl
 
 from intake.columns import ColumnMap, load_column_map
-from intake.errors import InputFileError
 from intake.load import (_EXTENSION_KIND, _MAX_FIELDS, _SNIFF_CHARS, RawTable, _assemble, _kind, _sniff,
                          read_customer_file, table_from_frame)
 
@@ -78,8 +77,25 @@ class CustomerChunks:
         self.encoding: str | None = None
         self.streamed = False
         self.rows_read = 0
+        self._pending: Iterator[RawTable] | None = None
+        self._head: RawTable | None = None
+
+    def open(self) -> "CustomerChunks":
+        """Read the first chunk now, so that a file that cannot be read fails here (before a run starts)
+        with the whole read's message; iterating then starts with that chunk."""
+        if self._pending is None:
+            self._pending = self._chunks()
+            self._head = next(self._pending, None)
+        return self
 
     def __iter__(self) -> Iterator[RawTable]:
+        self.open()
+        if self._head is not None:
+            head, self._head = self._head, None
+            yield head
+            yield from self._pending
+
+    def _chunks(self) -> Iterator[RawTable]:
         last_row = 0
         try:
             for table in self._streamed():
@@ -220,7 +236,6 @@ class CustomerChunks:
 
 def read_in_chunks(path: str | Path, sheet: str | int | None = None, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                    colmap: ColumnMap | None = None) -> CustomerChunks:
-    """The customer list at ``path`` as :class:`CustomerChunks`; errors as :func:`read_customer_file`."""
-    if not Path(path).exists():
-        raise InputFileError(path, "it cannot be opened (no such file)")
+    """The customer list at ``path`` as :class:`CustomerChunks`; errors (on :meth:`~CustomerChunks.open` or
+    the first chunk) as :func:`read_customer_file`'s."""
     return CustomerChunks(path, sheet, chunk_rows=chunk_rows, colmap=colmap)
