@@ -1,4 +1,5 @@
-"""Rendering on a Dask cluster: the render step of a run, spread over the cluster's workers.
+"""A run on a Dask cluster: the render step spread over the cluster's workers, or (runs without PDFs) the
+chain load → validate → segment → model partition by partition (:func:`persist_on_dask`, at the end).
 
 The driver plans the offers (content hashes, unchanged ones linked) exactly as a local run does; the jobs
 to render are sent in batches as Prefect tasks through ``prefect_dask.DaskTaskRunner`` to an existing
