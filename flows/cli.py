@@ -161,7 +161,7 @@ def run(
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)"),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes rendering PDFs"),
     wait: float = typer.Option(0, "--wait", min=0, help="Seconds to wait if another run holds the database"),
-    dask: Optional[str] = typer.Option(None, "--dask", help="Render on this Dask cluster (scheduler address)"),
+    dask: Optional[str] = typer.Option(None, "--dask", help="Dask cluster (scheduler address): renders the PDFs there; with --no-pdf, processes the list's chunks there"),
     retention_days: Optional[int] = RetentionDays, keep_runs: int = KeepRuns, generations: int = Generations,
 ) -> None:
     """Run the nightly pipeline once, now, on CUSTOMERS (through the Prefect flow)."""
@@ -388,6 +388,23 @@ def bench_pipeline(
     _bench(pipeline_bench, json_out, sorted(sizes), repeats, history=history)
 
 
+@bench_app.command("scale")
+def bench_scale(
+    accounts: list[int] = typer.Option([1_000_000], "--accounts", min=1, help="Synthetic accounts (repeatable)"),
+    chunk_rows: int = typer.Option(250_000, "--chunk-rows", min=1, help="Rows per chunk"),
+    input_file: Optional[Path] = typer.Option(None, "--input", help="An existing customer list instead"),
+    flow: bool = typer.Option(False, "--flow", help="Also time `gp run --no-pdf` (Prefect included) on the list"),
+    dask_workers: list[int] = typer.Option([], "--dask-workers", help="Also on a local Dask cluster of N workers "
+                                                                      "(repeatable)"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
+) -> None:
+    """Province scale: a run without PDFs streamed in chunks — wall time and peak memory per stage."""
+    from flows.benchmarks import benchmark_module
+    scale_bench = benchmark_module("scale_bench")
+    _bench(scale_bench, json_out, [0] if input_file else accounts, chunk_rows, input_file=input_file, flow=flow,
+           dask_workers=dask_workers)
+
+
 @bench_app.command("render", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def bench_render(ctx: typer.Context) -> None:
     """PDF rendering: documents/s with 1 and 2 processes, memory per worker, PDF size, and WeasyPrint alone on
@@ -409,11 +426,22 @@ def bench_incremental(
     accounts: int = typer.Option(1000, "--accounts", min=10, help="Synthetic accounts (each full render ≈ 0.2–0.4 s)"),
     changed: float = typer.Option(0.01, "--changed", min=0.0001, max=1, help="Share of accounts changed"),
     workers: int = typer.Option(2, "--workers", min=1, help="Render processes"),
+    seeded: bool = typer.Option(False, "--seeded", help="Seed the first run's documents (one real PDF linked under "
+                                                        "every name) and time deciding, linking, rendering"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the figures as JSON"),
 ) -> None:
-    """A full nightly run, then one with a share of accounts changed: time ratio and offers rendered."""
+    """A full nightly run, then one with a share of accounts changed: time ratio and offers rendered. With
+    --seeded (e.g. --accounts 100000): deciding, linking and rendering times and their projection to 1M."""
     from flows.benchmarks import benchmark_module
     incremental_bench = benchmark_module("incremental_bench")
+    if seeded:
+        def action():
+            result = incremental_bench.run_seeded(accounts, changed, workers)
+            out.print(incremental_bench.report_seeded(result), highlight=False)
+            if json_out:
+                json_out.write_text(__import__("json").dumps(result, indent=2, default=str))
+        guarded(action)
+        return
     _bench(incremental_bench, json_out, accounts, changed, workers)
 
 

@@ -229,8 +229,12 @@ def _remove_partial(folder: Path | None, existed: set[str] | None) -> str:
 
 
 def refuse_if_no_room(warehouse, settings, accounts, config, out_root: Path, code_version: str) -> None:
-    """The up-front check of a run (``pipeline.process``), before anything is written."""
+    """The up-front check of a run (``pipeline.process``), before anything is written. ``accounts``: the
+    accounts frame, or (a list streamed in chunks, no PDFs) an estimate of their number."""
     to_render = None
+    if isinstance(accounts, int):
+        check_room(estimate(warehouse.db_path, accounts, None))
+        return
     if settings.render_pdf:
         try:
             previous = set(warehouse.previous_offers(out_root).get_column("account_id").to_list())

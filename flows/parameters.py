@@ -22,6 +22,11 @@ def from_base_dir(path: Path | None) -> Path | None:
     return Path(base) / path
 
 
+def _chunk_rows() -> int:
+    from flows.chunks import default_chunk_rows
+    return default_chunk_rows()
+
+
 class RunSettings(BaseModel):
     """Where a run reads and writes, and how it computes. Shared by the nightly and campaign flows."""
 
@@ -41,7 +46,11 @@ class RunSettings(BaseModel):
     lock_timeout_s: float = Field(default=0, ge=0, description="Wait this long for another run to finish")
     progress: bool = Field(default=False, description="Show a progress bar (command line)")
     dask_address: str | None = Field(default=None, description="Render on this Dask cluster (scheduler address, "
-                                                               "e.g. tcp://10.0.0.5:8786) instead of local processes")
+                                                               "e.g. tcp://10.0.0.5:8786) instead of local processes; "
+                                                               "without PDFs, process the list's chunks there")
+    chunk_rows: int = Field(default_factory=lambda: _chunk_rows(), ge=1,
+                            description="Rows per chunk when the list is processed in chunks (runs without PDFs; "
+                                        "default GP_CHUNK_ROWS or 250,000)")
 
     @field_validator("db", "out")
     @classmethod

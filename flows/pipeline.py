@@ -13,7 +13,7 @@ from prefect import get_run_logger
 
 from flows import diskspace, steps
 from flows.housekeeping import remove_pruned_folders
-from flows.frames import segment_table, stored_accounts, stored_segments, with_segment_columns
+from flows.frames import RunTotals, stored_accounts, stored_segments, with_segment_columns
 from flows.parameters import RunSettings
 from flows.runcontrol import RunControl
 from flows.version import code_version
@@ -96,40 +96,98 @@ def process(accounts: pl.DataFrame, rejects: pl.DataFrame, rows_read: int, confi
     log.info("run %s published to %s", run_id, settings.db)
     remove_pruned_folders(run.pruned, out_root, warehouse)
     funnel = _loop_after_run(settings, config, kind)
+    totals = RunTotals.of(segments, model.results, rejects)
     summary = RunSummary(run_id=run_id, kind=kind, campaign=campaign, db=str(settings.db), offers_folder=offers_folder,
                       rows_read=rows_read, rows_accepted=rows_accepted, rows_rejected=rejects.height,
-                      segments=segment_table(segments, model.results), offers=offer_counts, funnel=funnel)
-    publish_summary_artifact(summary, manager_receipt(summary, segments, model.results, rejects, config))
+                      segments=totals.segment_table(), offers=offer_counts, funnel=funnel)
+    publish_summary_artifact(summary, manager_receipt(summary, totals, config))
+    return summary
+
+
+# Bytes per row assumed when sizing a streamed list's staging file before reading it: below any real
+# export's (the synthetic lists have ≈ 195), so the number of accounts is overestimated, never under.
+_BYTES_PER_ROW_AT_LEAST = 100
+
+
+def process_stream(customers: Path, sheet: str | None, config: steps.Configuration, settings: RunSettings, *,
+                   kind: str) -> RunSummary:
+    """A run without PDFs over a customer list read, validated, segmented, computed and stored in chunks
+    (``flows/chunks.py``), so that memory does not grow with the list; published whole as :func:`process`.
+
+    The tables stored are those :func:`process` stores for the same list. The input's SHA-256 is recorded
+    once the last chunk has been read; the disk check before the run sizes the staging file from the
+    file's size (``_BYTES_PER_ROW_AT_LEAST``), as the accounts are not counted before they are read.
+    """
+    from intake.columns import load_column_map
+    from intake.stream import read_in_chunks
+
+    log = get_run_logger()
+    colmap = load_column_map()
+    chunks = read_in_chunks(customers, sheet, chunk_rows=settings.chunk_rows, colmap=colmap).open()  # unreadable: no run
+    warehouse = Warehouse(settings.db, retention_days=settings.retention_days, lock_timeout_s=settings.lock_timeout_s,
+                          keep_runs=settings.keep_runs, generations=settings.generations)
+    control = RunControl.for_current_run(log)
+    control.check(force=True)
+    diskspace.refuse_if_no_room(warehouse, settings, max(1, Path(customers).stat().st_size // _BYTES_PER_ROW_AT_LEAST),
+                                config, Path(settings.out), code_version())
+    input_files = {"input/columns.yaml": colmap.sha256} if colmap.sha256 else {}
+    with warehouse.start_run(kind=kind, campaign=None, input_path=str(customers), input_sha256=None,
+                             assumptions=config.record(input_files), rules_version=config.segmentation.rules_version,
+                             code_version=code_version(), run_id=settings.run_id, output_folder=None) as run, \
+            control.guard(run), diskspace.stop_on_disk_full(run, settings.db, None):
+        log.info("run %s (%s, in chunks of %s rows) started", run.run_id, kind, f"{settings.chunk_rows:,}")
+        if settings.dask_address:     # partition by partition on the cluster (its tasks are the partitions)
+            from flows.scaleout import persist_on_dask
+            done = persist_on_dask(run, chunks, config, settings.dask_address,
+                                   between=steps.chunk_logger(chunks, control))
+            steps.log_chunks(chunks, done)
+        else:
+            done = steps.persist_chunks(run, chunks, config, control)
+        run.update_counts(rows_read=done.rows_read, rows_accepted=done.rows_accepted,
+                          rows_rejected=done.rows_rejected)
+        run.set_input_sha256(chunks.sha256)
+        control.check(force=True)
+        run_id = run.run_id
+    log.info("run %s published to %s", run_id, settings.db)
+    remove_pruned_folders(run.pruned, Path(settings.out), warehouse)
+    totals = done.run_totals()
+    summary = RunSummary(run_id=run_id, kind=kind, campaign=None, db=str(settings.db), offers_folder=None,
+                         rows_read=done.rows_read, rows_accepted=done.rows_accepted, rows_rejected=done.rows_rejected,
+                         segments=totals.segment_table())
+    publish_summary_artifact(summary, manager_receipt(summary, totals, config))
     return summary
 
 
 def _loop_after_run(settings: RunSettings, config: steps.Configuration, kind: str) -> list[dict]:
     """The loop's views and A/B statistics over the new offers (loop.md) and, after a nightly run, the
-    lead scores of its accounts (one more publish for both); the funnel to show."""
+    lead scores of its accounts (one more publish for both); the funnel to show.
+
+    Only after a run that made offers: a lead score is the chance that an account takes its offer, and a
+    run without PDFs (``--no-pdf``, streamed in chunks) stays one publish — ``gp leads train`` scores the
+    latest nightly run on demand."""
     from flows.responses import funnel_rows
     from loop.store import refresh_after_run
-    if config.loop is None or (kind == "campaign" and not settings.render_pdf):
+    if config.loop is None or not settings.render_pdf:
         return []
     timeout = max(settings.lock_timeout_s, 60)
     try:
         if kind != "campaign" and config.leads is not None:
-            steps.lead_scores(settings.db, config, refresh_views=settings.render_pdf, lock_timeout_s=timeout)
-        elif settings.render_pdf:
+            steps.lead_scores(settings.db, config, refresh_views=True, lock_timeout_s=timeout)
+        else:
             refresh_after_run(settings.db, config.loop, lock_timeout_s=timeout)
     except Exception as exc:  # noqa: BLE001 - the run is published; the next run or import refreshes the loop
         get_run_logger().warning("the loop's views, A/B statistics or lead scores were not refreshed: %s", exc)
-    return funnel_rows(settings.db) if settings.render_pdf else []
+    return funnel_rows(settings.db)
 
 
-def manager_receipt(summary: RunSummary, segments: pl.DataFrame, results: pl.DataFrame, rejects: pl.DataFrame,
-                    config: steps.Configuration) -> str | None:
+def manager_receipt(summary: RunSummary, totals: RunTotals, config: steps.Configuration) -> str | None:
     """The run summary artifact in a manager's terms (``flows/receipt.py``); None if it cannot be built."""
-    from flows.receipt import receipt_facts, receipt_markdown
+    from flows.receipt import facts_from_totals, receipt_markdown
     from warehouse import run_query
     try:
         changes = run_query(Path(summary.db), "SELECT previous_segment, segment FROM segment_changes") \
             if summary.kind == "nightly" else None
-        facts = receipt_facts(segments, results, rejects, config.segmentation.playbooks, changes)
+        facts = facts_from_totals(totals, config.segmentation.playbooks, changes)
         markdown = receipt_markdown(summary, facts)
     except Exception as exc:  # noqa: BLE001 - the run is published; a missing receipt must not fail it
         get_run_logger().warning("run summary for managers not built: %s", exc)

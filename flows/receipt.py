@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from flows.frames import RunTotals
 from offers.formatting import kwh, money, money_unit, num, tonnes
 
 DASHBOARD_URL_ENV = "GP_DASHBOARD_URL"
 DEFAULT_DASHBOARD = "http://127.0.0.1:8501"
-TOP_PROSPECTS = 10
 MINUS = "−"
 
 
@@ -38,24 +38,19 @@ def _label(playbooks: dict, code: str | None) -> str:
 def receipt_facts(segments: pl.DataFrame, results: pl.DataFrame, rejects: pl.DataFrame, playbooks: dict,
                   changes: pl.DataFrame | None = None) -> ReceiptFacts:
     """Aggregates for the receipt, from the frames the run stored."""
-    cols = [c for c in ("account_id", "province", "grid_kwh", "bill_yuan", "extra_cost_low_yuan",
-                        "extra_cost_high_yuan", "co2_reduction_t") if c in results.columns]
-    joined = segments.select("account_id", "segment").join(results.select(cols), on="account_id", how="left")
-    per_segment = (joined.group_by("segment").agg(
-        pl.len().alias("accounts"), pl.col("grid_kwh").sum(), pl.col("bill_yuan").sum(),
-        pl.col("extra_cost_low_yuan").sum(), pl.col("extra_cost_high_yuan").sum(),
-        pl.col("co2_reduction_t").sum()).sort("segment"))
+    return facts_from_totals(RunTotals.of(segments, results, rejects), playbooks, changes)
+
+
+def facts_from_totals(totals: RunTotals, playbooks: dict, changes: pl.DataFrame | None = None) -> ReceiptFacts:
+    """Aggregates for the receipt, from a run's totals (whole or added up chunk by chunk)."""
     facts = ReceiptFacts()
-    for row in per_segment.iter_rows(named=True):
-        facts.segments.append({**row, "label": _label(playbooks, row["segment"])})
-    if rejects.height and "reason" in rejects.columns:
-        by_reason = (rejects.group_by("reason").agg(pl.col("row_number").n_unique().alias("rows"))
-                     .sort(["rows", "reason"], descending=[True, False]))
-        facts.rejects = [(r, int(n)) for r, n in by_reason.iter_rows()]
-    if "extra_cost_low_yuan" in joined.columns:
-        best = (joined.filter(pl.col("extra_cost_low_yuan").is_not_null())
-                .sort(["extra_cost_low_yuan", "account_id"]).head(TOP_PROSPECTS))
-        facts.prospects = [{**r, "label": _label(playbooks, r["segment"])} for r in best.iter_rows(named=True)]
+    for row in totals.per_segment.sort("segment").iter_rows(named=True):
+        facts.segments.append({k: row[k] for k in ("segment", "accounts", "grid_kwh", "bill_yuan",
+                                                   "extra_cost_low_yuan", "extra_cost_high_yuan", "co2_reduction_t")}
+                              | {"label": _label(playbooks, row["segment"])})
+    by_reason = totals.reject_reasons.sort(["rows", "reason"], descending=[True, False])
+    facts.rejects = [(r, int(n)) for r, n in by_reason.iter_rows()]
+    facts.prospects = [{**r, "label": _label(playbooks, r["segment"])} for r in totals.prospects.iter_rows(named=True)]
     if changes is not None and changes.height:
         moved = (changes.group_by("previous_segment", "segment").len().sort("len", descending=True))
         facts.changes = [(_label(playbooks, a), _label(playbooks, b), int(n)) for a, b, n in moved.iter_rows()]
@@ -132,4 +127,4 @@ def receipt_markdown(summary, facts: ReceiptFacts) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ReceiptFacts", "receipt_facts", "receipt_markdown", "dashboard_url"]
+__all__ = ["ReceiptFacts", "facts_from_totals", "receipt_facts", "receipt_markdown", "dashboard_url"]

@@ -1,4 +1,5 @@
-"""Rendering on a Dask cluster: the render step of a run, spread over the cluster's workers.
+"""A run on a Dask cluster: the render step spread over the cluster's workers, or (runs without PDFs) the
+chain load → validate → segment → model partition by partition (:func:`persist_on_dask`, at the end).
 
 The driver plans the offers (content hashes, unchanged ones linked) exactly as a local run does; the jobs
 to render are sent in batches as Prefect tasks through ``prefect_dask.DaskTaskRunner`` to an existing
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from core.filemodes import make_dirs, open_private
+from core.filemodes import make_dirs, open_private, secure_file
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
@@ -114,3 +115,98 @@ def render_with_dask(plan: Iterable, folder: Path, address: str, batch_size: int
     finally:
         jobs_file.unlink(missing_ok=True)
     return offers_frame(rows[i] for i in sorted(rows))
+
+
+# --- the run's chain on the cluster, partition by partition (no PDFs) -----------------------------------
+
+PARTS_SUFFIX = ".parts"
+_CONFIG_FILE = "configuration.pickle"
+
+
+def parts_folder(db: Path, run_id: str) -> Path:
+    """The run's partitions beside its staging file (``<db>.staging-<run_id>.parts``): a stale one goes
+    with the stale staging files (``warehouse.publish.remove_stale_staging``)."""
+    from warehouse.publish import staging_path
+    return staging_path(Path(db).resolve(), run_id, PARTS_SUFFIX)
+
+
+@task(name="process partition", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def process_partition(raw_path: str, table: dict, run_id: str) -> dict:
+    """One partition on a worker: the chunk function (``flows.chunks.process_chunk``) over the raw rows in
+    ``raw_path``, its tables written beside it as ``<stem>.<table>.parquet``; returns its counts and totals."""
+    import pickle
+
+    from flows.chunks import process_chunk
+    from intake.load import RawTable
+
+    raw = Path(raw_path)
+    with open(raw.parent / _CONFIG_FILE, "rb") as fh:
+        config = pickle.load(fh)
+    frame = pl.read_parquet(raw)
+    part = process_chunk(RawTable(frame=frame, **table), config, run_id)
+    stem = str(raw).removesuffix(".raw.parquet")
+    for name, rows in part.tables.items():      # customer data: never readable by others (reliability.md)
+        rows.write_parquet(f"{stem}.{name}.parquet")
+        secure_file(f"{stem}.{name}.parquet")
+    return {"rows_read": part.rows_read, "rows_accepted": part.rows_accepted, "rows_rejected": part.rows_rejected,
+            "totals": part.totals}
+
+
+@flow(name="process partitions on cluster")
+def partitions_on_cluster(parts: list[str], table: dict, run_id: str) -> list[dict]:
+    futures = process_partition.map(parts, table=unmapped(table), run_id=unmapped(run_id))
+    return [future.result() for future in futures]
+
+
+def persist_on_dask(run, chunks, config, address: str, *, between=None, clock=None):
+    """The list's chunks processed on the Dask cluster at ``address`` (``flows.chunks`` semantics).
+
+    The driver reads the list chunk by chunk, marks duplicate ids against every earlier chunk (the one
+    step that needs the whole list's ids) and writes each chunk as a Parquet partition into the run's
+    staging area (:func:`parts_folder`, with the run's configuration pickled beside them); the workers
+    run the chunk function on their partitions and write the tables as Parquet; the driver then loads
+    them into the run's staging database partition by partition, in list order, and removes the folder.
+    Workers need the project installed and the warehouse's folder mounted at the same path.
+    """
+    import pickle
+    import shutil
+
+    from prefect_dask import DaskTaskRunner
+
+    from flows.chunks import TABLE_ORDER, ChunkResult, StreamTotals, marked
+    from intake.validate import AccountIds
+
+    from flows.chunks import StageClock
+
+    folder = parts_folder(run.warehouse.db_path, run.run_id)
+    make_dirs(folder)
+    done = StreamTotals(clock=clock or StageClock())
+    try:
+        with os.fdopen(open_private(folder / _CONFIG_FILE), "wb") as fh:
+            pickle.dump(config, fh)
+        parts, table = [], None
+        for i, raw in enumerate(done.clock.timed("read", marked(chunks, AccountIds(chunks.colmap)))):
+            with done.clock.stage("partition"):
+                path = folder / f"{i:06d}.raw.parquet"
+                raw.frame.write_parquet(path)
+                secure_file(path)
+            parts.append(str(path))
+            table = table or {"source": raw.source, "format": raw.format, "headers": raw.headers,
+                              "encoding": raw.encoding, "sheet": raw.sheet}
+        if not parts:
+            return done
+        with done.clock.stage("cluster"):
+            results = partitions_on_cluster.with_options(task_runner=DaskTaskRunner(address=address))(
+                parts, table, run.run_id)
+        for path, result in zip(parts, results):
+            stem = path.removesuffix(".raw.parquet")
+            with done.clock.stage("gather"):
+                run.write_many({name: pl.read_parquet(f"{stem}.{name}.parquet") for name in TABLE_ORDER},
+                               new_keys=True)
+            done.add(ChunkResult({}, result["totals"], result["rows_read"], result["rows_accepted"],
+                                 result["rows_rejected"]))
+            if between is not None:
+                between(done.chunks)
+        return done
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -114,6 +114,35 @@ def persist(run, tables: dict[str, pl.DataFrame]) -> None:
     get_run_logger().info("stored %s", ", ".join(f"{n} {f.height}" for n, f in tables.items()))
 
 
+@task(name="load, validate, segment, compute and persist in chunks", cache_policy=NO_CACHE)
+def persist_chunks(run, chunks, config: Configuration, control=None):
+    """The customer list chunk by chunk in this process (``flows/chunks.py``), each chunk's rows stored as
+    it goes. (On a Dask cluster the run calls ``flows.scaleout.persist_on_dask`` instead: its partitions
+    are the tasks there.)"""
+    from flows.chunks import persist_in_chunks
+    done = persist_in_chunks(run, chunks, config, chunks.colmap, between=chunk_logger(chunks, control))
+    log_chunks(chunks, done)
+    return done
+
+
+def chunk_logger(chunks, control=None):
+    """``between(done)`` for the chunk loops: a log line per chunk and the cancellation check."""
+    log = get_run_logger()
+
+    def between(done: int) -> None:
+        log.info("chunk %d stored (%s rows read so far)", done, f"{chunks.rows_read:,}")
+        if control is not None:
+            control.check()
+    return between
+
+
+def log_chunks(chunks, done) -> None:
+    get_run_logger().info("%s: %d rows read, %d accepted, %d rejected, in %d chunks of at most %s rows (%s); %s",
+                          chunks.path, done.rows_read, done.rows_accepted, done.rows_rejected, done.chunks,
+                          f"{chunks.chunk_rows:,}", "streamed" if chunks.streamed else "read whole, then cut",
+                          done.clock.describe())
+
+
 @task(name="render offers", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5,
       retry_condition_fn=_retry_if_transient)
 def render(accounts: pl.DataFrame, model: ModelOutput, segments: pl.DataFrame, config: Configuration, run_id: str,

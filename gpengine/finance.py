@@ -43,9 +43,17 @@ def sign_changes(cf_t: np.ndarray) -> np.ndarray:
 
 
 def npv_many(rate: float, cf_t: np.ndarray) -> np.ndarray:
-    """``numpy_financial.npv(rate, series)`` for every column of ``cf_t``: CF_0 undiscounted."""
+    """``numpy_financial.npv(rate, series)`` for every column of ``cf_t``: CF_0 undiscounted.
+
+    Summed period by period, so that a series' NPV does not depend on how many series are evaluated
+    with it (a matrix product's summation order depends on the matrix's shape: the last bits of an
+    account's figures would change with the size of the chunk it is computed in).
+    """
     discount = (1.0 + rate) ** -np.arange(cf_t.shape[0], dtype=np.float64)
-    return discount @ cf_t
+    out = np.zeros(cf_t.shape[1:], dtype=np.float64)
+    for k in range(cf_t.shape[0]):
+        out += discount[k] * cf_t[k]
+    return out
 
 
 # Rates at which every series is evaluated at once (one matrix product) to bracket its root.

@@ -360,11 +360,12 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def table_from_frame(frame: pl.DataFrame, source: str = "(data frame)", *, fmt: str = "frame",
-                     sha256: str = "", colmap: ColumnMap | None = None) -> RawTable:
+                     sha256: str = "", colmap: ColumnMap | None = None, first_row_number: int = 2) -> RawTable:
     """A RawTable from a frame whose column names are headers (English or aliases).
 
     Used for Parquet files and for frames built in code; values of any type are turned into
-    text first, so they go through exactly the same validation as a CSV.
+    text first, so they go through exactly the same validation as a CSV. ``first_row_number``: the
+    number of the frame's first record (2 for a whole file; a later chunk's own, ``intake.stream``).
     """
     colmap = colmap or load_column_map()
     header_cells = list(frame.columns)
@@ -376,7 +377,8 @@ def table_from_frame(frame: pl.DataFrame, source: str = "(data frame)", *, fmt: 
     names = [f"c{i}" for i in range(len(header_cells))]
     cells = _as_text(frame.rename(dict(zip(header_cells, names))))
     # header_index -1: the names are the header, the first record is row 2
-    return _assemble(source, fmt, cells, -1, 2, colmap, header_cells, surplus_is_error=False, sha256=sha256)
+    return _assemble(source, fmt, cells, -1, first_row_number, colmap, header_cells, surplus_is_error=False,
+                     sha256=sha256)
 
 
 def _read_parquet(path, raw: bytes, colmap: ColumnMap, sha: str) -> RawTable:

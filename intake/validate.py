@@ -99,6 +99,58 @@ def _province_lookup() -> dict[str, str]:
     return load_province_aliases()
 
 
+# --- duplicate account ids, also across the chunks of a streamed list ----------------------------
+
+FIRST_ROW_COLUMN = "_first_row"     # on a raw frame: the row that first had this row's account_id (else NULL)
+
+
+class AccountIds:
+    """The account ids seen so far in one customer list, so that a duplicate is caught in whatever chunk
+    it comes (``intake.stream``): :meth:`mark` adds ``_first_row`` to a raw frame, the number of the row
+    that first had the row's id (NULL for that first row itself and for rows without an id).
+
+    Ids are compared as validation compares them (trimmed, full-width read as half-width, missing markers
+    are no id). Memory: the distinct ids with their first row and a 64-bit hash (≈ 40 bytes per account);
+    a chunk's ids are looked up by hash first and the few matches compared exactly.
+    """
+
+    def __init__(self, colmap: ColumnMap | None = None):
+        colmap = colmap or load_column_map()
+        self._missing = _case_variants(colmap.missing_values)
+        self._seen = pl.DataFrame(schema={"_h": pl.UInt64, "_key": pl.Utf8, "_row": pl.Int64})
+        self._parts = 0
+
+    def _key(self, frame: pl.DataFrame) -> pl.Expr:
+        text = pl.col("account_id")
+        if frame.select((text.str.len_bytes() != text.str.len_chars()).any()).item():
+            text = text.str.replace_many(FULLWIDTH, HALFWIDTH)
+        text = text.str.strip_chars()
+        return pl.when((text != "") & ~text.is_in(self._missing)).then(text)
+
+    def mark(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` (``row_number``, ``account_id``, … in file order, after every earlier chunk) with
+        ``_first_row``."""
+        keys = frame.select(pl.col("row_number"), self._key(frame).alias("_key"))
+        firsts = (keys.filter(pl.col("_key").is_not_null()).group_by("_key", maintain_order=True)
+                  .agg(pl.col("row_number").first().alias("_first"))
+                  .with_columns(pl.col("_key").hash(seed=0).alias("_h")))
+        earlier = self._seen.filter(pl.col("_h").is_in(firsts["_h"].implode())) if self._seen.height else None
+        if earlier is not None and earlier.height:
+            firsts = (firsts.join(earlier.select("_key", "_row"), on="_key", how="left", maintain_order="left")
+                      .with_columns(pl.coalesce("_row", "_first").alias("_first")))
+            new = firsts.filter(pl.col("_row").is_null())
+        else:
+            new = firsts
+        self._seen.vstack(new.select("_h", "_key", pl.col("_first").alias("_row")), in_place=True)
+        self._parts += 1
+        if self._parts % 32 == 0:
+            self._seen = self._seen.rechunk()
+        first = keys.join(firsts.select("_key", "_first"), on="_key", how="left", maintain_order="left")["_first"]
+        return frame.with_columns(first.alias(FIRST_ROW_COLUMN)).with_columns(
+            pl.when(pl.col(FIRST_ROW_COLUMN) != pl.col("row_number")).then(pl.col(FIRST_ROW_COLUMN))
+            .cast(pl.Int64).alias(FIRST_ROW_COLUMN))
+
+
 # --- expression helpers --------------------------------------------------------------------
 
 def _t(column: str) -> pl.Expr:
@@ -250,6 +302,8 @@ def validate_accounts(raw: RawTable | pl.DataFrame, source_name: str | None = No
                              "; ".join(colmap.describe_column(c) for c in missing))
     provinces = _province_lookup()
     frame = table.frame
+    if FIRST_ROW_COLUMN not in frame.columns:     # a whole list: its duplicates are found within it
+        frame = AccountIds(colmap).mark(frame)
     # Columns the file does not have are all-missing text, so one code path serves every file.
     frame = frame.with_columns([pl.lit(None, dtype=pl.Utf8).alias(c) for c in INPUT_COLUMNS
                                 if c not in frame.columns])
@@ -360,7 +414,7 @@ def validate_accounts(raw: RawTable | pl.DataFrame, source_name: str | None = No
     rules.value_rule("loan_years", given("loan_years") & ~years_ok.fill_null(False),
                      "a whole number of years from 1 to 25")
     rules.value_rule("repayment", unparsed("repayment"), "annuity (等额本息) or interest_only (先息后本)")
-    duplicate = given("account_id") & ~_t("account_id").is_first_distinct()
+    duplicate = pl.col(FIRST_ROW_COLUMN).is_not_null()
     rules.add("account_id", duplicate,
               pl.lit("duplicate account_id ") + _quoted(_t("account_id")) + pl.lit(": first seen in row ")
               + pl.col("_first_row").cast(pl.Utf8) + pl.lit(", which is kept; this row is ignored"))
@@ -371,14 +425,6 @@ def validate_accounts(raw: RawTable | pl.DataFrame, source_name: str | None = No
     accounts = (checked.lazy().filter(~pl.col("_bad")).select(_account_columns())
                 .select([pl.col(c).cast(dtype) for c, (dtype, _) in ACCOUNT_SCHEMA.items()]).collect())
     failed = checked.filter(pl.col("_bad")) if checked["_bad"].any() else checked.clear()
-    last = f"_bad_{len(rules.rules) - 1}"     # the duplicate rule
-    if failed.height and failed[last].any():
-        ids = failed.filter(pl.col(last))["_t_account_id"].unique()
-        firsts = (checked.lazy().filter(pl.col("_t_account_id").is_in(ids.implode()) & ~pl.col(last))
-                  .select("_t_account_id", pl.col("row_number").alias("_first_row")).collect())
-        failed = failed.join(firsts, on="_t_account_id", how="left", maintain_order="left")
-    else:
-        failed = failed.with_columns(pl.lit(None, dtype=pl.Int64).alias("_first_row"))
     rejects = failed.select(pl.col("row_number"), pl.col("account_id").fill_null(""), *rules.summary())
     rejects = rejects.select([pl.col(c).cast(dtype) for c, dtype in REJECT_SCHEMA.items()])
     files = {"input/columns.yaml": colmap.sha256} if colmap.sha256 else {}

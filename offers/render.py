@@ -47,7 +47,7 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
                   previous_dir: Path | None = None, branding: Branding | None = None,
                   issue_date: _dt.date | None = None, chunk_size: int = 8, pool: OfferPool | None = None,
                   on_progress: Callable[[int, int], None] | None = None,
-                  editions: Mapping[str, Mapping] | None = None) -> pl.DataFrame:
+                  editions: Mapping[str, Mapping] | None = None, stats: dict | None = None) -> pl.DataFrame:
     """Render every account's offer PDF into ``out_dir``; returns the ``offers`` frame (outputs.md).
 
     ``previous``: each account's last successful offer (``Warehouse.previous_offers``: its row and the
@@ -57,6 +57,7 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
     ``on_progress(done, total)``: called as offers complete; an exception it raises (the run was cancelled)
     stops the workers at once and propagates, as does a full disk (``DiskFull``).
     ``editions``: per account in an experiment, its edition (``loop.assign.plan_editions``; see :func:`iter_plan`).
+    ``stats``: a dict that receives the planner's times and counts (:func:`iter_plan`).
     """
     out_dir = Path(out_dir)
     make_dirs(out_dir)
@@ -67,7 +68,7 @@ def render_offers(accounts: pl.DataFrame, results: pl.DataFrame, scenarios: pl.D
     rows: dict[int, dict] = {}
     planned = iter_plan(accounts, results, scenarios, segments, playbooks, assumptions, run_id, rules_version,
                         out_dir, previous, previous_dir=previous_dir, branding=branding, issue_date=issue_date,
-                        editions=editions)
+                        editions=editions, stats=stats)
 
     def jobs_only() -> Iterator[RenderJob]:
         for item in planned:

@@ -22,6 +22,10 @@ OFFERS_SCHEMA: dict[str, pl.DataType] = {
     "offer_no": pl.Utf8,
     "issued_on": pl.Date,
     "valid_until": pl.Date,
+    # incremental runs (offers/inputhash.py, offers/linking.py): what the offer was made from, and the file's
+    # mtime, so that a later run with the same inputs links the file without reading it
+    "input_hash": pl.Utf8,
+    "file_mtime_ns": pl.Int64,
 }
 ARM = ("experiment", "edition")   # what a failed job's row keeps of its RenderJob.extra
 _ERROR_MAX = 500
@@ -68,4 +72,5 @@ def offers_frame(rows: Iterable[dict]) -> pl.DataFrame:
     if not rows:
         return pl.DataFrame(schema=OFFERS_SCHEMA)
     frame = pl.DataFrame(rows, schema_overrides=OFFERS_SCHEMA, infer_schema_length=None)
+    frame = frame.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in OFFERS_SCHEMA.items() if c not in frame.columns)
     return frame.select(*OFFERS_SCHEMA, *(c for c in frame.columns if c not in OFFERS_SCHEMA))

@@ -58,7 +58,8 @@ def render_jobs(jobs: Iterable[RenderJob], out_dir: str | os.PathLike, branding:
             atomic_write_bytes(out_dir / job.path, data)
             rows.append({**_row(job.account_id, "rendered", path=job.path, sha256=hashlib.sha256(data).hexdigest(),
                                 size=len(data), pages=pages, chash=job.content_hash,
-                                warning="; ".join(problems) or None, job=job), **job.extra})
+                                warning="; ".join(problems) or None, job=job), **job.extra,
+                         "file_mtime_ns": os.stat(out_dir / job.path).st_mtime_ns})
         except Exception as exc:
             _remove_stale(out_dir, job.path)
             if (full := as_disk_full(exc, out_dir)) is not None:

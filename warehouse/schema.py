@@ -92,7 +92,9 @@ TABLES: dict[str, TableSpec] = {
               "pages": pl.Int64, "content_hash": pl.String, "status": pl.String, "error": pl.String,
               # the closed loop (loop.md): experiment arm, and the document's number and dates
               "experiment": pl.String, "edition": pl.String, "offer_no": pl.String,
-              "issued_on": pl.Date, "valid_until": pl.Date},
+              "issued_on": pl.Date, "valid_until": pl.Date,
+              # incremental rendering: the offer's input hash and its file's mtime (offers/inputhash.py)
+              "input_hash": pl.String, "file_mtime_ns": pl.Int64},
         required=("account_id", "status")),
 }
 

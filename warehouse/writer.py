@@ -115,22 +115,32 @@ class RunWriter:
             self._con.execute(f"UPDATE runs SET {', '.join(f'{q(k)} = ?' for k in values)} WHERE run_id = ?",
                               [*values.values(), self.run_id])
 
-    def write(self, table: str, frame: pl.DataFrame) -> None:
+    def write(self, table: str, frame: pl.DataFrame, *, new_keys: bool = False) -> None:
         """Append ``frame`` to ``table`` for this run (bulk insert by column name). May be called
-        several times per table (chunks); keys stay unique within the run."""
+        several times per table (chunks); keys stay unique within the run: a later chunk's keys are
+        looked up among the rows already written, unless the caller vouches that they are new
+        (``new_keys``: a chunked run, whose account ids are unique across chunks by construction —
+        that lookup scans the table, so for every chunk it grows with the list)."""
+        self.write_many({table: frame}, new_keys=new_keys)
+
+    def write_many(self, frames: dict[str, pl.DataFrame], *, new_keys: bool = False) -> None:
+        """:meth:`write` of several tables in one transaction (one commit: a chunk of a chunked run)."""
         self._check_running()
-        spec = spec_for(table, VIEW_NAMES)
-        frame = prepare_frame(table, frame, self.run_id, spec)
+        prepared = []
+        for table, frame in frames.items():
+            spec = spec_for(table, VIEW_NAMES)
+            prepared.append((table, spec, prepare_frame(table, frame, self.run_id, spec)))
         con = self._require_open()
-        # Arrow once (a registered polars frame is converted again by every statement that reads it),
-        # with string views, which polars hands over without copying the strings
-        con.register("_wh_in", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
-        try:
-            with _transaction(con):  # the table's new columns and the rows: all or nothing
-                self._insert(con, table, spec.key, frame)
-        finally:
-            con.unregister("_wh_in")
-        self._written.add(table)
+        with _transaction(con):  # the tables' new columns and the rows: all or nothing
+            for table, spec, frame in prepared:
+                # Arrow once (a registered polars frame is converted again by every statement that reads it),
+                # with string views, which polars hands over without copying the strings
+                con.register("_wh_in", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+                try:
+                    self._insert(con, table, () if new_keys else spec.key, frame)
+                finally:
+                    con.unregister("_wh_in")
+        self._written.update(frames)
 
     def _insert(self, con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], frame: pl.DataFrame) -> None:
         have = table_columns(con, table)
@@ -163,6 +173,11 @@ class RunWriter:
                 raise ValueError(f"update_counts: {k} must be a whole number >= 0, got {v!r}")
         if counts:
             self._set_run_columns(counts)
+
+    def set_input_sha256(self, sha256: str) -> None:
+        """The hash of the input's bytes, when it is known only after reading them all (a streamed list)."""
+        self._check_running()
+        self._set_run_columns({"input_sha256": sha256})
 
     def set_output_folder(self, folder: str | os.PathLike) -> None:
         """Where this run's offers go (e.g. ``out/<run_id>`` once the run id is known)."""
