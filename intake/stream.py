@@ -24,12 +24,14 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 
 from intake.columns import ColumnMap, load_column_map
+from intake.errors import InputFileError
 from intake.load import (_EXTENSION_KIND, _MAX_FIELDS, _SNIFF_CHARS, RawTable, _assemble, _kind, _sniff,
                          read_customer_file, table_from_frame)
 
@@ -164,7 +166,11 @@ class CustomerChunks:
 
     def _csv(self, fh) -> Iterator[RawTable]:
         sha = hashlib.sha256()
+        # The file as it is now: read no further than its size, and refuse it if it is rewritten in place
+        # while its later blocks are read (a new export landing mid-run must not mix into this one).
+        opened = os.fstat(fh.fileno())
         block = fh.read(max(BLOCK_BYTES, _SNIFF_CHARS * 4))     # the header is searched in the first block
+        left = opened.st_size - len(block)
         sha.update(block)
         if block.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in block[:1 << 18]:
             raise _ReadWhole
@@ -210,8 +216,14 @@ class CustomerChunks:
                     yield from self._slices(table)
             if at_end:
                 break
-            block = fh.read(BLOCK_BYTES)
+            block = fh.read(min(BLOCK_BYTES, left)) if left > 0 else b""
+            left -= len(block)
             sha.update(block)
+            if block:
+                now = os.fstat(fh.fileno())
+                if (now.st_size, now.st_mtime_ns) != (opened.st_size, opened.st_mtime_ns):
+                    raise InputFileError(self.path, "the file changed while it was being read (a new export "
+                                                    "replaced it in place); run again once it is complete")
         self.sha256 = sha.hexdigest()
 
     def _parse(self, piece: bytes, separator: str, width: int) -> tuple[pl.DataFrame, int]:

@@ -36,7 +36,16 @@ def test_a_file_replaced_during_the_run_is_recorded_as_the_one_loaded(prefect_ha
         write_customers(path, sample_rows(8))          # the next export overwrites the file
         return checked
 
+    real_chunks = steps.persist_chunks
+
+    def stream_then_replace(run, chunks, *args, **kwargs):
+        # a run without PDFs streams the list (flows/chunks.py): its first chunk — here the whole file — was
+        # read before the run started; the file is replaced before the rows are stored
+        write_customers(path, sample_rows(8))
+        return real_chunks(run, chunks, *args, **kwargs)
+
     monkeypatch.setattr(steps, "load_accounts", load_then_replace)
+    monkeypatch.setattr(steps, "persist_chunks", stream_then_replace)
     db = tmp_path / "gp.duckdb"
     nightly(NightlyParameters(customers=path, db=db, out=tmp_path / "out", render_pdf=False, run_id="r1"))
     assert _sha(path) != loaded_sha
